@@ -1,0 +1,7 @@
+"""Host-side toolchain: everything that needs TensorFlow.
+
+``model`` builds the seed LSTM, ``train`` fits it on MNIST, ``export`` turns a Keras model into
+TFLite (float and quantized), ``convert`` runs each conversion in a child process and checks it.
+The device package ``edge_lstm`` never imports this package, except lazily in the ``train`` and
+``convert`` commands.
+"""

@@ -1,0 +1,183 @@
+"""``edge-lstm convert``: each quantization mode converted in its own child process, then checked.
+
+A conversion that crashes (the TFLite calibrator can segfault on some graphs) only fails its own
+mode: the child's exit signal becomes that mode's reason, the other modes go on, and the models
+already written stay. Each model is then held to the Keras model's answers on every runtime
+available (:mod:`edge_lstm.verify`) and recorded in the output folder's manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm import atomic
+from edge_lstm.errors import EdgeLstmError
+
+MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Outcome:
+    mode: str
+    path: Path | None = None
+    error: str | None = None
+
+
+def output_path(model: Path, out_dir: Path, mode: str) -> Path:
+    return Path(out_dir) / f"{Path(model).stem}_{mode}.tflite"
+
+
+def calibration_images(train_x: np.ndarray, samples: int, seed: int = 0) -> np.ndarray:
+    """``samples`` training images drawn reproducibly, as floats in [0, 1]."""
+    from edge_lstm.data import normalize
+
+    if samples < 1:
+        raise EdgeLstmError("--calibration-samples must be at least 1")
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(train_x), size=min(samples, len(train_x)), replace=False)
+    return normalize(train_x[np.sort(pick)])
+
+
+def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
+                int8_io: bool = False, echo=print) -> list[Outcome]:
+    """Convert ``model`` to each mode in a child process; never raises for one mode's failure."""
+    outcomes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        calib_path = Path(tmp) / "calibration.npy"
+        if calibration is not None:
+            np.save(calib_path, calibration)
+        for i, mode in enumerate(modes, 1):
+            echo(f"[{i}/{len(modes)}] {mode}: converting…")
+            target = output_path(model, out_dir, mode)
+            outcome = _run_child(model, mode, target, calib_path if calibration is not None else None,
+                                 int8_io, Path(tmp) / f"{mode}.log")
+            echo(f"[{i}/{len(modes)}] {mode}: " + (f"wrote {target} ({target.stat().st_size / 1024:.1f} KB)"
+                                                   if outcome.path else f"FAILED: {outcome.error}"))
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _run_child(model: Path, mode: str, target: Path, calibration: Path | None, int8_io: bool,
+               log: Path) -> Outcome:
+    command = [sys.executable, "-m", "converters.convert", str(model), mode, str(target)]
+    if calibration is not None:
+        command += ["--calibration", str(calibration)]
+    if int8_io:
+        command.append("--int8-io")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(log, "w") as err:
+        code = subprocess.run(command, stderr=err, env=env).returncode
+    if code == 0:
+        return Outcome(mode, path=target)
+    if code < 0:
+        name = signal.Signals(-code).name
+        return Outcome(mode, error=f"the converter crashed ({name}) — a known TFLite converter "
+                       "bug for this graph; no model written")
+    lines = [l for l in log.read_text(errors="replace").splitlines() if l.startswith("error: ")]
+    return Outcome(mode, error=lines[-1].removeprefix("error: ") if lines else f"exit code {code}")
+
+
+def _child_main() -> int:
+    """One conversion, run by :func:`convert_all` as ``python -m converters.convert``."""
+    parser = argparse.ArgumentParser(prog="python -m converters.convert")
+    parser.add_argument("model", type=Path)
+    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--calibration", type=Path)
+    parser.add_argument("--int8-io", action="store_true")
+    args = parser.parse_args()
+    from converters import export, model as seed_model
+
+    try:
+        net = seed_model.load(args.model)
+        calibration = np.load(args.calibration) if args.calibration else None
+        data = export.to_tflite(net, args.mode, calibration, int8_io=args.int8_io)
+        atomic.write_bytes(args.out, data)
+    except (EdgeLstmError, export.ConversionError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())
+
+
+def runtime_matrix() -> list:
+    """Every runtime this host can measure: those importable here, plus tflite-runtime from the
+    environment named by ``$EDGE_LSTM_TFLITE_RUNTIME_PYTHON`` (it needs numpy<2)."""
+    import importlib.util
+
+    from edge_lstm.runtime import RUNTIMES
+    from edge_lstm.verify import RuntimeSpec
+
+    specs = [RuntimeSpec(name) for name, module in RUNTIMES.items()
+             if importlib.util.find_spec(module.split(".")[0]) is not None]
+    other = os.environ.get("EDGE_LSTM_TFLITE_RUNTIME_PYTHON")
+    if other and not any(s.name == "tflite-runtime" for s in specs):
+        specs.append(RuntimeSpec("tflite-runtime", other))
+    return specs
+
+
+def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list, reference) -> list[str]:
+    """Record passing models and the Keras predictions in ``out_dir``'s manifest; delete models
+    that fail on every runtime; pick the recommended device model. Returns the failures."""
+    from edge_lstm import manifest
+
+    failures = [f"{o.mode}: {o.error}" for o in outcomes if o.error]
+    predictions = Path(out_dir) / f"{keras_model.stem}.predictions.npz"
+    reference.save(predictions)
+    manifest.record(out_dir, predictions, kind="predictions", model=keras_model.name,
+                    images=len(reference), keras_accuracy=round(100 * float(
+                        np.mean(reference.probs.argmax(1) == reference.labels)), 3))
+    for outcome in (o for o in outcomes if o.path):
+        mine = [r for r in results if Path(r.model) == outcome.path]
+        passed_on = [r.runtime.split()[0] for r in mine if r.passed]
+        if not passed_on:
+            outcome.path.unlink()
+            failures.append(f"{outcome.mode}: failed parity on every runtime; not kept")
+            continue
+        failures += [f"{outcome.mode} on {r.runtime}: {r.error or 'failed parity'}" for r in mine if not r.passed]
+        manifest.record(
+            out_dir, outcome.path, kind="tflite", quant=outcome.mode, source=keras_model.name,
+            ops=mine[0].ops, passed_on=passed_on,
+            parity={r.runtime.split()[0]: _parity_record(r) for r in mine},
+        )
+    _recommend(out_dir)
+    return failures
+
+
+def _parity_record(result) -> dict:
+    if result.error:
+        return {"version": result.runtime, "passed": False, "error": result.error}
+    m = result.metrics
+    return {"version": result.runtime.partition(" ")[2], "passed": result.passed, "images": m.images,
+            "accuracy": m.accuracy, "drop_pp": m.drop_pp, "agreement": m.agreement,
+            "max_abs_dprob": m.max_abs_dprob, "mean_abs_dprob": m.mean_abs_dprob,
+            "us_per_image": result.us_per_image}
+
+
+def _recommend(out_dir: Path) -> None:
+    """The smallest model that passed on ai-edge-litert and tflite-runtime (else on the most runtimes)."""
+    from edge_lstm import manifest
+
+    current = manifest.load(out_dir)
+    models = [a for a in current["artifacts"] if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
+    if not models:
+        return
+    both = [a for a in models if {"ai-edge-litert", "tflite-runtime"} <= set(a["passed_on"])]
+    best = (min(both, key=lambda a: a["size_bytes"]) if both
+            else min(models, key=lambda a: (-len(a["passed_on"]), a["size_bytes"])))
+    current["recommended"] = best["file"]
+    manifest.save(out_dir, current)

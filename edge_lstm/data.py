@@ -1,0 +1,181 @@
+"""MNIST loading: a Keras-layout ``.npz``, a folder of IDX files, or Keras' own download.
+
+Where the data comes from, first match wins:
+
+1. an explicit path (``--data PATH``): a ``.npz`` with ``x_train, y_train, x_test, y_test``, or a
+   folder holding the four IDX files (``train-images-idx3-ubyte`` …, gzipped or raw);
+2. the ``EDGE_LSTM_MNIST`` environment variable, a path of either kind;
+3. ``keras.datasets.mnist.load_data()``, which downloads (needs TensorFlow and internet).
+
+The test split ships inside the package (:func:`load_test_split`), so parity checks and tests work
+offline with no dataset at all. Every loader validates shapes, dtypes and labels.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm.errors import EdgeLstmError
+
+ENV_VAR = "EDGE_LSTM_MNIST"
+BUNDLED_TEST_SPLIT = Path(__file__).parent / "data" / "mnist_test.npz"
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+_IDX_MAGIC = {3: 2051, 1: 2049}  # images, labels
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 in 0..9."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class Mnist:
+    train: Split
+    test: Split
+    source: str
+
+    def train_sha256(self) -> str:
+        """Content hash of the training images and labels, independent of the file format."""
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(self.train.x).tobytes())
+        h.update(np.ascontiguousarray(self.train.y).tobytes())
+        return h.hexdigest()
+
+
+def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
+    """Load MNIST from ``path``, else ``$EDGE_LSTM_MNIST``, else Keras' download."""
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+    if path is None:
+        return _download()
+    path = Path(path)
+    if path.is_dir():
+        arrays = _read_idx_folder(path)
+    elif path.is_file():
+        arrays = _read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
+    else:
+        raise EdgeLstmError(f"dataset not found: {path}")
+    return Mnist(
+        train=_split(arrays["x_train"], arrays["y_train"], f"{path} (train)"),
+        test=_split(arrays["x_test"], arrays["y_test"], f"{path} (test)"),
+        source=str(path),
+    )
+
+
+def load_test_split(path: str | os.PathLike | None = None) -> Split:
+    """The MNIST test split: from ``path`` if given, else the copy bundled with the package."""
+    if path is not None:
+        return load_mnist(path).test
+    arrays = _read_npz(BUNDLED_TEST_SPLIT, ("x_test", "y_test"))
+    return _split(arrays["x_test"], arrays["y_test"], "bundled test split")
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels → the model's float32 input in [0, 1]."""
+    return x.astype(np.float32) / 255.0
+
+
+def _download() -> Mnist:
+    try:
+        import keras
+    except ImportError:
+        raise EdgeLstmError(
+            f"no dataset given: pass --data PATH or set {ENV_VAR} "
+            "(downloading MNIST needs the [train] extra)"
+        ) from None
+    try:
+        (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
+    except Exception as e:  # network errors come in many types
+        raise EdgeLstmError(
+            f"could not download MNIST ({type(e).__name__}); pass --data PATH or set {ENV_VAR}"
+        ) from None
+    return Mnist(_split(xtr, ytr, "download (train)"), _split(xte, yte, "download (test)"), "keras")
+
+
+def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in keys if k not in f.files]
+            if missing:
+                raise EdgeLstmError(f"{path}: missing array(s) {', '.join(missing)} "
+                                    f"(expected {', '.join(keys)})")
+            return {k: f[k] for k in keys}
+    except EdgeLstmError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise EdgeLstmError(f"{path}: not a readable .npz file ({_reason(e)})") from None
+
+
+def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
+    arrays = {}
+    for key, stem in IDX_FILES.items():
+        candidates = [folder / f"{stem}.gz", folder / stem, folder / (stem.replace("-idx", ".idx") + ".gz"),
+                      folder / stem.replace("-idx", ".idx")]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            raise EdgeLstmError(f"{folder}: missing {stem}[.gz] (a folder needs the four MNIST IDX files)")
+        arrays[key] = read_idx(found)
+    return arrays
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (gzipped or raw) of unsigned bytes."""
+    try:
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:
+        raise EdgeLstmError(f"{path}: cannot read ({_reason(e)})") from None
+    if len(data) < 8:
+        raise EdgeLstmError(f"{path}: truncated IDX file ({len(data)} bytes)")
+    magic, = struct.unpack(">I", data[:4])
+    ndim = data[3]
+    if magic != _IDX_MAGIC.get(ndim):
+        raise EdgeLstmError(f"{path}: not an MNIST IDX file (magic number {magic:#x})")
+    header = 4 + 4 * ndim
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    expected = int(np.prod(dims))
+    if len(data) - header != expected:
+        raise EdgeLstmError(f"{path}: truncated or corrupt IDX file "
+                            f"(header says {expected} bytes of data, found {len(data) - header})")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _split(x: np.ndarray, y: np.ndarray, what: str) -> Split:
+    if x.dtype != np.uint8:
+        raise EdgeLstmError(f"{what}: images must be uint8 pixels, got {x.dtype}")
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise EdgeLstmError(f"{what}: images must have shape (N, 28, 28), got {x.shape}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise EdgeLstmError(f"{what}: labels must have shape ({len(x)},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise EdgeLstmError(f"{what}: labels must be integers, got {y.dtype}")
+    if len(y) == 0:
+        raise EdgeLstmError(f"{what}: no images")
+    if y.min() < 0 or y.max() > 9:
+        raise EdgeLstmError(f"{what}: labels must be in 0..9, found {int(y.min())}..{int(y.max())}")
+    return Split(x, y.astype(np.uint8))
+
+
+def _reason(e: Exception) -> str:
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__

@@ -1,0 +1,143 @@
+"""Parity: does a ``.tflite`` model give the Keras model's answers?
+
+The reference is the Keras model's probabilities on the MNIST test split: computed fresh on the
+host (``converters``), or read from the predictions shipped beside the models, so a device checks
+agreement image by image without TensorFlow. :func:`compare` measures a model against it and
+:func:`checks` applies the pass/fail rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm import atomic, manifest
+from edge_lstm.errors import EdgeLstmError
+
+MAX_DROP_PP = 0.3
+MIN_AGREEMENT_PCT = 99.5
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The Keras model's probabilities (N, 10) on the test images, and the true labels."""
+
+    probs: np.ndarray
+    labels: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def head(self, n: int) -> "Reference":
+        return Reference(self.probs[:n], self.labels[:n], self.source)
+
+    def save(self, path: Path) -> None:
+        """Write compactly: float16 probabilities and uint8 labels, compressed."""
+        def writer(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, probs=self.probs.astype(np.float16),
+                                    labels=self.labels.astype(np.uint8))
+        atomic.write_with(path, writer)
+
+    @classmethod
+    def load(cls, path: Path) -> "Reference":
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return cls(f["probs"].astype(np.float32), f["labels"], str(path))
+        except (OSError, KeyError, ValueError) as e:
+            raise EdgeLstmError(f"{path}: unreadable predictions file ({e})") from None
+
+
+def shipped_reference(folder: Path) -> tuple[Reference, dict] | None:
+    """The Keras predictions recorded in ``folder``'s manifest, with the Keras model's entry."""
+    entries = manifest.load(folder)["artifacts"]
+    predictions = next((a for a in entries if a.get("kind") == "predictions"), None)
+    if predictions is None:
+        return None
+    keras_entry = manifest.entry(manifest.load(folder), predictions.get("model", "")) or {}
+    return Reference.load(Path(folder) / predictions["file"]), keras_entry
+
+
+@dataclass
+class Metrics:
+    """How a model's answers compare with the reference's on the same images."""
+
+    images: int
+    accuracy: float            # %
+    reference_accuracy: float  # %
+    drop_pp: float             # reference − model, percentage points (positive = worse)
+    agreement: float           # % of images with the same top-1 answer
+    max_abs_dprob: float
+    mean_abs_dprob: float
+    per_class_delta_pp: list[float] = field(default_factory=list)
+    changed_cells: list[dict] = field(default_factory=list)  # {"true", "predicted", "reference", "model"}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def compare(probs: np.ndarray, reference: Reference) -> Metrics:
+    labels = reference.labels
+    model_top, ref_top = probs.argmax(1), reference.probs.argmax(1)
+    diff = np.abs(probs - reference.probs)
+    accuracy = 100.0 * float(np.mean(model_top == labels))
+    ref_accuracy = 100.0 * float(np.mean(ref_top == labels))
+    per_class = []
+    for c in range(probs.shape[1]):
+        mask = labels == c
+        per_class.append(round(100.0 * float(np.mean(model_top[mask] == c) - np.mean(ref_top[mask] == c)), 3)
+                         if mask.any() else 0.0)
+    model_cm, ref_cm = _confusion(labels, model_top), _confusion(labels, ref_top)
+    changed = [{"true": int(t), "predicted": int(p), "reference": int(ref_cm[t, p]), "model": int(model_cm[t, p])}
+               for t, p in zip(*np.nonzero(model_cm != ref_cm))]
+    return Metrics(
+        images=len(labels),
+        accuracy=round(accuracy, 3),
+        reference_accuracy=round(ref_accuracy, 3),
+        drop_pp=round(ref_accuracy - accuracy, 3),
+        agreement=round(100.0 * float(np.mean(model_top == ref_top)), 3),
+        max_abs_dprob=round(float(diff.max()), 6),
+        mean_abs_dprob=round(float(diff.mean()), 6),
+        per_class_delta_pp=per_class,
+        changed_cells=changed,
+    )
+
+
+def _confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    cm = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(cm, (labels.astype(np.int64), predicted.astype(np.int64)), 1)
+    return cm
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float | None
+    limit: str
+    passed: bool | None  # None: not applicable on this run
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def checks(metrics: Metrics, max_drop: float = MAX_DROP_PP, min_agreement: float = MIN_AGREEMENT_PCT,
+           recorded_accuracy: float | None = None) -> list[Check]:
+    """The pass/fail rules: accuracy drop against Keras, top-1 agreement with Keras and, when a
+    conversion-time accuracy was recorded for the same images, the accuracy against that record."""
+    result = [
+        Check("accuracy drop vs Keras (pp)", metrics.drop_pp, f"≤ {max_drop}", metrics.drop_pp <= max_drop),
+        Check("top-1 agreement with Keras (%)", metrics.agreement, f"≥ {min_agreement}",
+              metrics.agreement >= min_agreement),
+    ]
+    if recorded_accuracy is not None:
+        shortfall = round(recorded_accuracy - metrics.accuracy, 3)
+        result.append(Check("accuracy vs recorded (pp below)", shortfall,
+                            f"≤ {max_drop} (recorded {recorded_accuracy:.2f}%)", shortfall <= max_drop))
+    return result
+
+
+def passed(result: list[Check]) -> bool:
+    return all(c.passed is not False for c in result)

@@ -1,0 +1,88 @@
+"""Render parity results: a terminal table, a Markdown report and a PNG chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge_lstm import atomic
+from edge_lstm.verify import Result
+
+COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max|Δp|", "size", "µs/img", "result")
+
+
+def _row(r: Result) -> tuple[str, ...]:
+    m = r.metrics
+    cells = (f"{m.accuracy:.2f}", f"{m.drop_pp:+.2f}", f"{m.agreement:.2f}", f"{m.max_abs_dprob:.4f}") \
+        if m else ("-",) * 4
+    verdict = "PASS" if r.passed else "FAIL"
+    return (Path(r.model).name, r.runtime, *cells, f"{r.size_bytes / 1024:.1f} KB",
+            f"{r.us_per_image:.0f}" if r.us_per_image else "-", verdict)
+
+
+def _problems(r: Result) -> list[str]:
+    lines = [f"{Path(r.model).name} on {r.runtime}: {r.error}"] if r.error else []
+    lines += [f"{Path(r.model).name} on {r.runtime}: {c.name} = {c.value} (needs {c.limit})"
+              for c in r.checks if c.passed is False]
+    return lines
+
+
+def table(results: list[Result], reference_source: str) -> str:
+    rows = [COLUMNS, *(_row(r) for r in results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    images = next((r.metrics.images for r in results if r.metrics), 0)
+    text.insert(0, f"parity against {reference_source} on {images} MNIST test images")
+    notices = sorted({r.notice for r in results if r.notice})
+    text += [f"note: {n}" for n in notices]
+    text += [f"FAIL: {line}" for r in results for line in _problems(r)]
+    return "\n".join(text)
+
+
+def markdown(results: list[Result], reference_source: str) -> str:
+    lines = ["# Parity report", "", f"Reference: {reference_source}.", "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_row(r)) + " |" for r in results]
+    for r in results:
+        lines += ["", f"## {Path(r.model).name} on {r.runtime}", ""]
+        if r.error:
+            lines.append(f"Could not run: {r.error}")
+            continue
+        m = r.metrics
+        lines += [f"- ops: {', '.join(r.ops)}",
+                  f"- mean |Δp| {m.mean_abs_dprob:.6f}, max |Δp| {m.max_abs_dprob:.6f}",
+                  "- per-class accuracy Δ (pp, model − Keras): " + ", ".join(
+                      f"{c}: {d:+.2f}" for c, d in enumerate(m.per_class_delta_pp)),
+                  f"- confusion-matrix cells that changed: {len(m.changed_cells)}"]
+        lines += [f"  - true {c['true']} → predicted {c['predicted']}: Keras {c['reference']}, "
+                  f"model {c['model']}" for c in m.changed_cells]
+        lines += [f"- {'PASS' if c.passed else 'FAIL' if c.passed is False else 'n/a'}: "
+                  f"{c.name} = {c.value} (needs {c.limit})" for c in r.checks]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: list[Result], path: Path) -> None:
+    """Accuracy and agreement per model and runtime, as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from edge_lstm.errors import EdgeLstmError
+
+        raise EdgeLstmError("--chart needs matplotlib (pip install matplotlib)") from None
+    measured = [r for r in results if r.metrics]
+    labels = [f"{Path(r.model).stem}\n{r.runtime.split()[0]}" for r in measured]
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 4))
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], [r.metrics.accuracy for r in measured], 0.4, label="accuracy %")
+    ax.bar([i + 0.2 for i in x], [r.metrics.agreement for r in measured], 0.4, label="agreement with Keras %")
+    if measured:
+        ax.axhline(measured[0].metrics.reference_accuracy, color="k", lw=0.8, ls="--", label="Keras accuracy")
+    ax.set_xticks(list(x), labels, fontsize=7)
+    ax.set_ylim(95, 100.2)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("edge-lstm parity")
+    fig.tight_layout()
+    atomic.write_with(path, lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)

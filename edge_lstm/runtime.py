@@ -1,0 +1,127 @@
+"""Run a ``.tflite`` classifier with the lightest interpreter installed.
+
+Runtimes, tried in this order unless one is forced: ``ai-edge-litert`` (LiteRT, the successor of
+tflite-runtime), ``tflite-runtime`` (legacy devices: numpy<2, Python ≤ 3.11), ``tensorflow``
+(``tf.lite``, host only). Callers give float 28×28 images in [0, 1] and get 10 probabilities;
+quantized inputs and outputs are converted with the tensors' scale and zero point.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm.errors import EdgeLstmError
+
+RUNTIMES = {
+    "ai-edge-litert": "ai_edge_litert.interpreter",
+    "tflite-runtime": "tflite_runtime.interpreter",
+    "tensorflow": "tensorflow.lite",
+}
+INPUT_SHAPE = (28, 28)
+CLASSES = 10
+
+
+def interpreter_class(runtime: str | None = None):
+    """``(name, Interpreter)`` of the forced runtime, or of the first one that imports."""
+    if runtime is not None and runtime not in RUNTIMES:
+        raise EdgeLstmError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
+    for name in [runtime] if runtime else list(RUNTIMES):
+        try:
+            module = importlib.import_module(RUNTIMES[name])
+        except ImportError:
+            continue
+        return name, module.Interpreter
+    if runtime:
+        raise EdgeLstmError(f"runtime {runtime} is not installed (pip install {runtime})")
+    raise EdgeLstmError("no TFLite runtime installed: pip install ai-edge-litert "
+                        "(or tflite-runtime on a legacy device)")
+
+
+def runtime_version(name: str) -> str:
+    """The installed version of a runtime's distribution, or '?'."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    dist = {"tensorflow": "tensorflow-cpu"}.get(name, name)
+    for candidate in (dist, name):
+        try:
+            return version(candidate)
+        except PackageNotFoundError:
+            continue
+    return "?"
+
+
+class Classifier:
+    """A loaded ``.tflite`` digit classifier: ``predict(images) → probabilities``."""
+
+    def __init__(self, model: str | Path, runtime: str | None = None, threads: int | None = None):
+        path = Path(model)
+        if not path.is_file():
+            raise EdgeLstmError(f"model not found: {path}")
+        self.path = path
+        self.runtime, interpreter = interpreter_class(runtime)
+        try:
+            self._interpreter = interpreter(model_path=str(path), num_threads=threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise EdgeLstmError(self._explain_load_error(e)) from None
+        (self._in,) = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        self._check_signature(self._in, outputs)
+        self._out = outputs[0]
+        self.input_dtype = np.dtype(self._in["dtype"]).name
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) or (28, 28) floats in [0, 1] → (N, 10) or (10,) probabilities."""
+        images = np.asarray(images, dtype=np.float32)
+        single = images.ndim == 2
+        batch = images[None] if single else images
+        if batch.shape[1:] != INPUT_SHAPE:
+            raise EdgeLstmError(f"images must be 28×28, got {batch.shape[1:]}")
+        probs = np.empty((len(batch), CLASSES), dtype=np.float32)
+        for i, image in enumerate(_quantize(batch, self._in)):
+            self._interpreter.set_tensor(self._in["index"], image[None])
+            self._interpreter.invoke()
+            probs[i] = _dequantize(self._interpreter.get_tensor(self._out["index"])[0], self._out)
+        return probs[0] if single else probs
+
+    def _check_signature(self, inp: dict, outputs: list[dict]) -> None:
+        shape = tuple(int(d) for d in inp["shape"])
+        if shape[1:] != INPUT_SHAPE or len(outputs) != 1 or int(outputs[0]["shape"][-1]) != CLASSES:
+            raise EdgeLstmError(
+                f"{self.path}: model takes {list(shape)} and gives "
+                f"{[list(o['shape']) for o in outputs]}; expected [1, 28, 28] → [1, 10]")
+        if shape[0] != 1:
+            self._interpreter.resize_tensor_input(inp["index"], [1, *INPUT_SHAPE])
+            self._interpreter.allocate_tensors()
+        if np.dtype(inp["dtype"]) not in (np.float32, np.int8, np.uint8, np.int16):
+            raise EdgeLstmError(f"{self.path}: unsupported input type {np.dtype(inp['dtype'])}")
+
+    def _explain_load_error(self, error: Exception) -> str:
+        from edge_lstm import tflite_model
+
+        info = tflite_model.inspect(self.path)  # raises the clean error for a corrupt file
+        reasons = tflite_model.unsupported_ops(info, self.runtime)
+        if reasons:
+            return (f"{self.path}: {self.runtime} {runtime_version(self.runtime)} cannot run this "
+                    f"model: {'; '.join(reasons)}")
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return f"{self.path}: {self.runtime} cannot load this model ({first_line})"
+
+
+def _quantize(images: np.ndarray, detail: dict) -> np.ndarray:
+    dtype = np.dtype(detail["dtype"])
+    if dtype == np.float32:
+        return images
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(images / scale + zero_point), info.min, info.max).astype(dtype)
+
+
+def _dequantize(values: np.ndarray, detail: dict) -> np.ndarray:
+    if np.dtype(detail["dtype"]) == np.float32:
+        return values
+    scale, zero_point = detail["quantization"]
+    return (values.astype(np.float32) - zero_point) * scale

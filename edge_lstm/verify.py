@@ -1,0 +1,109 @@
+"""A parity run: each model on each runtime against the Keras reference, with pass/fail."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm import manifest, parity, tflite_model
+from edge_lstm.data import normalize
+from edge_lstm.errors import EdgeLstmError
+from edge_lstm.predict import predict
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """A runtime to measure: its name (None = the first installed) and, to run it in another
+    environment, that environment's Python."""
+
+    name: str | None = None
+    python: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "RuntimeSpec":
+        """``NAME`` or ``NAME=PYTHON``."""
+        name, _, python = text.partition("=")
+        return cls(name or None, python or None)
+
+
+@dataclass
+class Result:
+    model: str
+    runtime: str
+    size_bytes: int
+    ops: list[str] = field(default_factory=list)
+    metrics: parity.Metrics | None = None
+    checks: list[parity.Check] = field(default_factory=list)
+    us_per_image: float | None = None
+    error: str | None = None
+    notice: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and parity.passed(self.checks)
+
+    def as_dict(self) -> dict:
+        return {
+            "model": self.model, "runtime": self.runtime, "passed": self.passed,
+            "size_bytes": self.size_bytes, "ops": self.ops, "us_per_image": self.us_per_image,
+            "metrics": self.metrics.as_dict() if self.metrics else None,
+            "checks": [c.as_dict() for c in self.checks], "error": self.error, "notice": self.notice,
+        }
+
+
+def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Reference,
+        test_images: np.ndarray, max_drop: float = parity.MAX_DROP_PP,
+        min_agreement: float = parity.MIN_AGREEMENT_PCT) -> list[Result]:
+    """Measure every model on every runtime. A model a runtime cannot run is a failed result with
+    the reason, not an exception."""
+    images = normalize(test_images[: len(reference)])
+    results = []
+    for model in models:
+        info = tflite_model.inspect(model)
+        ops = [f"{op.name}:v{op.version}" for op in info.ops]
+        recorded, notice = _recorded(model)
+        for spec in runtimes:
+            result = Result(str(model), spec.name or "auto", info.size_bytes, ops, notice=notice)
+            if recorded is not None and recorded["sha256"] != manifest.file_facts(model)["sha256"]:
+                result.checks.append(parity.Check("file matches its manifest sha256", None,
+                                                  recorded["sha256"][:12], False))
+            refusals = tflite_model.unsupported_ops(info, spec.name) if spec.name else []
+            try:
+                if refusals:
+                    raise EdgeLstmError(f"{spec.name} cannot run this model: {'; '.join(refusals)}")
+                start = time.perf_counter()
+                probs, result.runtime = predict(model, images, spec.name, spec.python)
+                result.us_per_image = round(1e6 * (time.perf_counter() - start) / len(images), 1)
+            except EdgeLstmError as e:
+                result.error = str(e)
+                results.append(result)
+                continue
+            result.metrics = parity.compare(probs, reference)
+            runtime_name = result.runtime.split()[0]
+            expected = _recorded_accuracy(recorded, runtime_name, len(reference))
+            result.checks += parity.checks(result.metrics, max_drop, min_agreement, expected)
+            results.append(result)
+    return results
+
+
+def _recorded(model: Path) -> tuple[dict | None, str | None]:
+    """The manifest entry recorded for ``model`` at conversion time, or a notice that there is none."""
+    entry = manifest.entry(manifest.load(model.parent), model.name)
+    if entry is None or entry.get("kind") != "tflite":
+        return None, (f"{model.name} is not in {model.parent / manifest.FILENAME}: no reference "
+                      "was recorded, so it is checked against the Keras predictions and labels only")
+    return entry, None
+
+
+def _recorded_accuracy(entry: dict | None, runtime: str, images: int) -> float | None:
+    """The accuracy recorded for this runtime (else any runtime) on the same number of images."""
+    if not entry:
+        return None
+    by_runtime = entry.get("parity", {})
+    record = by_runtime.get(runtime) or next(iter(by_runtime.values()), None)
+    if not record or record.get("images") != images:
+        return None
+    return record["accuracy"]

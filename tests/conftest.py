@@ -1,0 +1,47 @@
+"""Shared fixtures: real data, a real small trained model, real converted models.
+
+The offline MNIST copy in ../shared/datasets is used when present (development and CI); without
+it the fixtures fall back to the test split bundled with the package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m edge_lstm ARGS`` in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "edge_lstm", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def mnist_npz(tmp_path_factory) -> Path:
+    """A Keras-layout MNIST .npz: the offline copy, else one made from the bundled test split."""
+    if SHARED_MNIST.exists():
+        return SHARED_MNIST
+    from edge_lstm.data import load_test_split
+
+    test = load_test_split()
+    path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(path, x_train=test.x[:8000], y_train=test.y[:8000], x_test=test.x[8000:], y_test=test.y[8000:])
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory, mnist_npz) -> Path:
+    """A real model trained briefly on a subset (about 95% accurate), saved as .keras."""
+    pytest.importorskip("tensorflow")
+    out = tmp_path_factory.mktemp("model") / "small.keras"
+    done = run_cli("train", "--data", mnist_npz, "--out", out, "--epochs", "3", "--limit", "12000")
+    assert done.returncode == 0, done.stderr
+    return out
