@@ -5,3 +5,7 @@ TFLite (float and quantized), ``convert`` runs each conversion in a child proces
 The device package ``edge_lstm`` never imports this package, except lazily in the ``train`` and
 ``convert`` commands.
 """
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter off the terminal

@@ -122,7 +122,7 @@ def runtime_matrix() -> list:
     from edge_lstm.runtime import RUNTIMES
     from edge_lstm.verify import RuntimeSpec
 
-    specs = [RuntimeSpec(name) for name, module in RUNTIMES.items()
+    specs = [RuntimeSpec(name) for name, (module, _) in RUNTIMES.items()
              if importlib.util.find_spec(module.split(".")[0]) is not None]
     other = os.environ.get("EDGE_LSTM_TFLITE_RUNTIME_PYTHON")
     if other and not any(s.name == "tflite-runtime" for s in specs):

@@ -154,7 +154,8 @@ def parity(
         if not path.is_file():
             raise EdgeLstmError(f"model not found: {path}")
     test = load_test_split()
-    reference = _reference(keras_model, folder, test)
+    reference = _reference(keras_model, [folder] if models_dir or not models else
+                           [paths[0].parent, manifest.models_dir()], test)
     if limit:
         reference = reference.head(limit)
     specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else [RuntimeSpec()]
@@ -171,18 +172,20 @@ def parity(
         raise typer.Exit(1)
 
 
-def _reference(keras_model: Optional[Path], folder: Path, test):
-    """Keras' answers: run now from ``--keras``, else the predictions shipped in ``folder``."""
+def _reference(keras_model: Optional[Path], folders: list[Path], test):
+    """Keras' answers: run now from ``--keras``, else the predictions recorded in the first of
+    ``folders`` that has them."""
     from edge_lstm import parity as parity_rules
 
     if keras_model is not None:
         from converters.reference import keras_reference
 
         return keras_reference(keras_model, test)
-    shipped = parity_rules.shipped_reference(folder)
-    if shipped is None:
-        raise EdgeLstmError(f"no Keras predictions recorded in {folder}; pass --keras MODEL.keras")
-    return shipped[0]
+    for folder in folders:
+        shipped = parity_rules.shipped_reference(folder)
+        if shipped is not None:
+            return shipped[0]
+    raise EdgeLstmError(f"no Keras predictions recorded in {folders[0]}; pass --keras MODEL.keras")
 
 
 @app.command()
@@ -237,10 +240,123 @@ def convert(
     test = load_test_split()
     reference = keras_reference(model, test)
     specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else runtime_matrix()
-    results = run([o.path for o in outcomes if o.path], specs, reference, test.x)
+    results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
     typer.echo(render.table(results, reference.source))
     failures = record(out, model, outcomes, results, reference)
     for failure in failures:
         typer.echo(f"FAILED {failure}", err=True)
     if failures:
         raise typer.Exit(1)
+
+
+def _parse_roi(text: Optional[str]):
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise EdgeLstmError(f"--roi must be x,y,w,h in whole pixels, got {text!r}") from None
+    if x < 0 or y < 0 or w <= 0 or h <= 0:
+        raise EdgeLstmError(f"--roi needs x, y ≥ 0 and w, h > 0, got {text!r}")
+    return x, y, w, h
+
+
+@app.command()
+@clean_errors
+def infer(
+    inputs: Optional[list[str]] = typer.Argument(None, help="Image files, folders or globs."),
+    video: Optional[Path] = typer.Option(None, "--video", help="Read frames from a video file."),
+    camera: Optional[int] = typer.Option(None, "--camera", help="Read frames from camera INDEX "
+                                         "(0 = /dev/video0)."),
+    width: Optional[int] = typer.Option(None, help="Camera frame width to ask for."),
+    height: Optional[int] = typer.Option(None, help="Camera frame height to ask for."),
+    fps: Optional[float] = typer.Option(None, help="Camera frame rate to ask for."),
+    max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after N inputs."),
+    every: int = typer.Option(1, min=1, help="Classify every N-th frame of a video or camera."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help=".tflite model (default: the "
+                                         "manifest's recommended device model)."),
+    runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="ai-edge-litert, "
+                                          "tflite-runtime or tensorflow (default: first installed)."),
+    threads: Optional[int] = typer.Option(None, min=1, help="Interpreter threads."),
+    roi: Optional[str] = typer.Option(None, help="Look for the digit only in x,y,w,h of the frame."),
+    min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Answer 'none' below this "
+                                         "probability."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    show: bool = typer.Option(False, "--show", help="Show the annotated frames in a window (q quits)."),
+    save: Optional[Path] = typer.Option(None, help="Write annotated frames to this folder."),
+) -> None:
+    """Classify handwritten digits in images, a video or a live camera.
+
+    Each photo is turned into an MNIST-like 28×28 digit (threshold, polarity, the digit's
+    component, 20×20 fit, centre of mass) and classified by the TFLite model. One line per input
+    (--json: one object), then a summary. Exit code 1 if some input could not be read.
+    """
+    from edge_lstm import infer as inference, manifest, sources
+    from edge_lstm.runtime import Classifier
+
+    chosen = [bool(inputs), video is not None, camera is not None]
+    if sum(chosen) != 1:
+        raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
+    region = _parse_roi(roi)
+    classifier = Classifier(model or manifest.recommended_model(), runtime, threads)
+    if inputs:
+        frames = sources.files(inputs)
+    elif video is not None:
+        frames = sources.video(video, every)
+    else:
+        frames = sources.camera(camera, width, height, fps, every)
+    echo = functools.partial(typer.echo, err=False)
+    summary = inference.run(frames, classifier, echo, roi=region, min_confidence=min_confidence,
+                            max_frames=max_frames, as_json=json_out, show=show, save=save)
+    typer.echo(summary.text(), err=json_out)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+@clean_errors
+def bench(
+    models: Optional[list[Path]] = typer.Argument(None, help="Models to measure (default: every "
+                                                  ".tflite in the manifest)."),
+    runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="Runtime for the .tflite models."),
+    keras_model: Optional[Path] = typer.Option(None, "--keras", help="Keras baseline (default: the "
+                                               "manifest's .keras model, when TensorFlow is installed)."),
+    no_keras: bool = typer.Option(False, "--no-keras", help="Skip the Keras baseline."),
+    repeats: int = typer.Option(1000, min=10, help="Single-image runs per model."),
+    models_dir: Optional[Path] = typer.Option(None, help="Folder of shipped models and manifest."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON list."),
+) -> None:
+    """Measure latency (p50/p95/p99), load time, throughput, peak memory, size and the camera
+    pipeline's per-frame cost of each model, with the speed-up over Keras in the same run."""
+    import importlib.util
+    import json
+
+    from edge_lstm import bench as benchmark, manifest
+
+    folder = models_dir or manifest.models_dir()
+    listed = manifest.load(folder)["artifacts"]
+    paths = models or [folder / a["file"] for a in listed if a.get("kind") == "tflite"]
+    if not paths:
+        raise EdgeLstmError(f"no models given and none in {folder / manifest.FILENAME}")
+    baseline = None
+    if not no_keras:
+        keras_entry = next((a for a in listed if a.get("kind") == "keras"), None)
+        baseline = keras_model or (folder / keras_entry["file"] if keras_entry else None)
+        if keras_model is None and importlib.util.find_spec("tensorflow") is None:
+            baseline = None
+    rows = [benchmark.measure(baseline, repeats=min(repeats, 200))] if baseline else []
+    rows += [benchmark.measure(p, runtime, repeats) for p in paths]
+    if baseline:
+        for row in rows:
+            row["speedup_vs_keras"] = round(rows[0]["p50_us"] / row["p50_us"], 1)
+    if json_out:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    columns = ("model", "runtime", "p50_us", "p95_us", "p99_us", "load_ms", "import_ms",
+               "throughput_ips", "peak_rss_mb", "size_bytes", "frame_ms", "speedup_vs_keras")
+    table = [columns] + [tuple(str(row.get(c, "-")) for c in columns) for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    for r in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    if not baseline:
+        typer.echo("(no Keras baseline: TensorFlow is not installed, or --no-keras)")

@@ -106,8 +106,9 @@ def _download() -> Mnist:
     try:
         (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
     except Exception as e:  # network errors come in many types
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
         raise EdgeLstmError(
-            f"could not download MNIST ({type(e).__name__}); pass --data PATH or set {ENV_VAR}"
+            f"could not download MNIST ({reason}); pass --data PATH or set {ENV_VAR}"
         ) from None
     return Mnist(_split(xtr, ytr, "download (train)"), _split(xte, yte, "download (test)"), "keras")
 

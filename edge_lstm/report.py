@@ -7,7 +7,7 @@ from pathlib import Path
 from edge_lstm import atomic
 from edge_lstm.verify import Result
 
-COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max|Δp|", "size", "µs/img", "result")
+COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max Δp", "size", "µs/img", "result")
 
 
 def _row(r: Result) -> tuple[str, ...]:

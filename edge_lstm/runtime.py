@@ -8,17 +8,20 @@ quantized inputs and outputs are converted with the tensors' scale and zero poin
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from edge_lstm.errors import EdgeLstmError
 
-RUNTIMES = {
-    "ai-edge-litert": "ai_edge_litert.interpreter",
-    "tflite-runtime": "tflite_runtime.interpreter",
-    "tensorflow": "tensorflow.lite",
+RUNTIMES = {  # name → (module, attribute path of its Interpreter class)
+    "ai-edge-litert": ("ai_edge_litert.interpreter", "Interpreter"),
+    "tflite-runtime": ("tflite_runtime.interpreter", "Interpreter"),
+    "tensorflow": ("tensorflow", "lite.Interpreter"),
 }
 INPUT_SHAPE = (28, 28)
 CLASSES = 10
@@ -29,11 +32,13 @@ def interpreter_class(runtime: str | None = None):
     if runtime is not None and runtime not in RUNTIMES:
         raise EdgeLstmError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
     for name in [runtime] if runtime else list(RUNTIMES):
+        module_name, attribute = RUNTIMES[name]
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow if it is the one
         try:
-            module = importlib.import_module(RUNTIMES[name])
+            module = importlib.import_module(module_name)
         except ImportError:
             continue
-        return name, module.Interpreter
+        return name, functools.reduce(getattr, attribute.split("."), module)
     if runtime:
         raise EdgeLstmError(f"runtime {runtime} is not installed (pip install {runtime})")
     raise EdgeLstmError("no TFLite runtime installed: pip install ai-edge-litert "
@@ -63,7 +68,9 @@ class Classifier:
         self.path = path
         self.runtime, interpreter = interpreter_class(runtime)
         try:
-            self._interpreter = interpreter(model_path=str(path), num_threads=threads)
+            with warnings.catch_warnings():  # tf.lite.Interpreter warns that it is deprecated
+                warnings.simplefilter("ignore")
+                self._interpreter = interpreter(model_path=str(path), num_threads=threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise EdgeLstmError(self._explain_load_error(e)) from None

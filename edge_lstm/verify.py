@@ -56,20 +56,21 @@ class Result:
 
 def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Reference,
         test_images: np.ndarray, max_drop: float = parity.MAX_DROP_PP,
-        min_agreement: float = parity.MIN_AGREEMENT_PCT) -> list[Result]:
+        min_agreement: float = parity.MIN_AGREEMENT_PCT, recorded: bool = True) -> list[Result]:
     """Measure every model on every runtime. A model a runtime cannot run is a failed result with
-    the reason, not an exception."""
+    the reason, not an exception. ``recorded``: also hold each model to the accuracy recorded in
+    its folder's manifest (off while converting, when the record is being made)."""
     images = normalize(test_images[: len(reference)])
     results = []
     for model in models:
         info = tflite_model.inspect(model)
         ops = [f"{op.name}:v{op.version}" for op in info.ops]
-        recorded, notice = _recorded(model)
+        entry, notice = _recorded(model) if recorded else (None, None)
         for spec in runtimes:
             result = Result(str(model), spec.name or "auto", info.size_bytes, ops, notice=notice)
-            if recorded is not None and recorded["sha256"] != manifest.file_facts(model)["sha256"]:
+            if entry is not None and entry["sha256"] != manifest.file_facts(model)["sha256"]:
                 result.checks.append(parity.Check("file matches its manifest sha256", None,
-                                                  recorded["sha256"][:12], False))
+                                                  entry["sha256"][:12], False))
             refusals = tflite_model.unsupported_ops(info, spec.name) if spec.name else []
             try:
                 if refusals:
@@ -83,7 +84,7 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
                 continue
             result.metrics = parity.compare(probs, reference)
             runtime_name = result.runtime.split()[0]
-            expected = _recorded_accuracy(recorded, runtime_name, len(reference))
+            expected = _recorded_accuracy(entry, runtime_name, len(reference))
             result.checks += parity.checks(result.metrics, max_drop, min_agreement, expected)
             results.append(result)
     return results

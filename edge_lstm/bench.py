@@ -1,0 +1,129 @@
+"""``edge-lstm bench``: speed and memory of each model, against Keras measured in the same run.
+
+Each model is measured in a fresh child process (``python -m edge_lstm.bench``), so import time,
+load time and peak memory are its own. The Keras baseline runs the same way when TensorFlow is
+installed; this process never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm.errors import EdgeLstmError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+FIELDS = ("model", "runtime", "p50_us", "p95_us", "p99_us", "load_ms", "size_bytes")
+
+
+def measure(model: Path, runtime: str | None = None, repeats: int = 1000) -> dict:
+    """Run :func:`_worker` for one model in a child process and return its figures."""
+    command = [sys.executable, "-m", "edge_lstm.bench", str(model), "--repeats", str(repeats)]
+    if runtime:
+        command += ["--runtime", runtime]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+        raise EdgeLstmError(f"{model}: {lines[-1].removeprefix('error: ')}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def camera_frame(digit: np.ndarray) -> np.ndarray:
+    """A 640×480 BGR frame: the digit drawn dark on grey paper, as a camera would see it."""
+    import cv2
+
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    ink = cv2.resize(digit, (200, 200), interpolation=cv2.INTER_LINEAR)
+    frame[140:340, 220:420] -= (ink[..., None].astype(np.uint16) * 150 // 255).astype(np.uint8)
+    return frame
+
+
+def _percentiles_us(seconds: list[float]) -> tuple[float, float, float]:
+    p50, p95, p99 = np.percentile(np.asarray(seconds) * 1e6, [50, 95, 99])
+    return round(float(p50), 1), round(float(p95), 1), round(float(p99), 1)
+
+
+def _worker(model: Path, runtime: str | None, repeats: int) -> dict:
+    """Measure one model in this (fresh) process."""
+    from edge_lstm.data import load_test_split, normalize
+
+    test = load_test_split()
+    images = normalize(test.x[:repeats])
+    loader = _keras if model.suffix == ".keras" else _tflite
+    start = time.perf_counter()
+    loader(model, runtime)  # the first load also imports the runtime
+    import_and_load_ms = 1e3 * (time.perf_counter() - start)
+    start = time.perf_counter()
+    predict_one, name, size = loader(model, runtime)
+    load_ms = 1e3 * (time.perf_counter() - start)
+    for image in images[:20]:  # warm up
+        predict_one(image)
+    single = []
+    for image in images:
+        t = time.perf_counter()
+        predict_one(image)
+        single.append(time.perf_counter() - t)
+    p50, p95, p99 = _percentiles_us(single)
+    result = {"model": model.name, "runtime": name, "p50_us": p50, "p95_us": p95, "p99_us": p99,
+              "load_ms": round(load_ms, 2), "import_ms": round(import_and_load_ms - load_ms, 1),
+              "size_bytes": size, "throughput_ips": round(len(images) / sum(single), 1)}
+    if model.suffix != ".keras":
+        result["frame_ms"] = _frame_cost(predict_one, camera_frame(test.x[0]))
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+def _tflite(model: Path, runtime: str | None):
+    from edge_lstm.runtime import Classifier, runtime_version
+
+    classifier = Classifier(model, runtime)
+    return classifier.predict, f"{classifier.runtime} {runtime_version(classifier.runtime)}", model.stat().st_size
+
+
+def _keras(model: Path, runtime: str | None = None):
+    import keras
+
+    net = keras.models.load_model(model, compile=False)
+    return (lambda image: net.predict(image[None], verbose=0)[0]), f"keras {keras.__version__}", model.stat().st_size
+
+
+def _frame_cost(predict_one, frame: np.ndarray, repeats: int = 200) -> float:
+    """Median ms for the camera pipeline: 640×480 BGR frame → MNIST digit → answer."""
+    from edge_lstm.preprocess import to_mnist
+
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        digit = to_mnist(frame)
+        if digit is not None:
+            predict_one(digit.image)
+        times.append(time.perf_counter() - t)
+    return round(1e3 * float(np.median(times)), 3)
+
+
+def _main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m edge_lstm.bench", description=__doc__)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--runtime")
+    parser.add_argument("--repeats", type=int, default=1000)
+    args = parser.parse_args()
+    try:
+        print(json.dumps(_worker(args.model, args.runtime, args.repeats)))
+    except EdgeLstmError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

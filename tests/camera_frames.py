@@ -1,0 +1,156 @@
+"""Deterministic renderer of camera-like frames from MNIST digits (test helper).
+
+``render(digit28, rng)`` draws an MNIST digit (white on black, 28x28 uint8) as a dark pen stroke
+on a sheet of paper seen by a cheap webcam: random position and size (digit height 80-250 px),
+pen width different from MNIST's (thin ball-point to felt marker), uneven lighting (gradient and
+vignette), paper texture, sensor noise, slight rotation and perspective, defocus blur, ink darkness
+variation and pen-colour tint, then a JPEG round trip.  Realistic, not adversarial: the digit is
+always fully inside the frame and clearly visible to a person.
+
+Everything is drawn from the ``rng`` passed in, so the same seed gives the same frames.
+OpenCV + numpy only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+__all__ = ["render", "render_video", "render_many"]
+
+
+def _stroke_map(digit28: np.ndarray, scale: float, width_factor: float) -> np.ndarray:
+    """Upscale the digit by ``scale`` and return a soft ink map (float32 in [0,1]) whose stroke
+    width is ``width_factor`` times the (scaled) MNIST stroke width."""
+    side = max(8, int(round(28 * scale)))
+    pad = int(np.ceil(scale * 3)) + 4
+    big = cv2.resize(digit28, (side, side), interpolation=cv2.INTER_CUBIC)
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    big = cv2.GaussianBlur(big, (0, 0), 0.45 * scale)
+    shape = (big > 100).astype(np.uint8)
+    if width_factor < 1.0:
+        # Thin uniformly relative to the local stroke half-width, never breaking a stroke.
+        dist = cv2.distanceTransform(shape, cv2.DIST_L2, 5)
+        k = max(3, int(2 * np.ceil(1.6 * scale) + 1))
+        local = cv2.dilate(dist, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        d = dist - (1.0 - width_factor) * local  # signed-ish distance inside the thinned stroke
+        ink = np.clip(d + 0.5, 0, 1) * shape
+        # keep at least a 1.5 px line
+        ridge = (dist >= 0.999 * local) & (shape > 0)
+        ink = np.maximum(ink, cv2.dilate(ridge.astype(np.float32), np.ones((2, 2), np.uint8)))
+    else:
+        outside = cv2.distanceTransform(1 - shape, cv2.DIST_L2, 5)
+        grow = (width_factor - 1.0) * 1.3 * scale  # MNIST half-width is ~1.3 px at 28x28
+        ink = np.clip(grow + 0.5 - outside, 0, 1)
+    ink = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 0.7)
+    return ink
+
+
+def _lighting(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    xx = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :]
+    yy = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
+    ang = rng.uniform(0, 2 * np.pi)
+    grad = np.cos(ang) * xx + np.sin(ang) * yy  # in [-0.7, 0.7]
+    light = 1.0 + rng.uniform(0.1, 0.6) * grad
+    cx, cy = rng.uniform(-0.3, 0.3, 2)
+    r2 = (xx - cx) ** 2 + (yy - cy) ** 2
+    light *= 1.0 - rng.uniform(0.0, 0.45) * r2 / 0.5
+    if rng.random() < 0.3:  # a soft shadow band across the page
+        a2 = rng.uniform(0, np.pi)
+        off = rng.uniform(-0.4, 0.4)
+        s = np.cos(a2) * xx + np.sin(a2) * yy - off
+        light *= 1.0 - rng.uniform(0.1, 0.3) / (1.0 + np.exp(-s / rng.uniform(0.03, 0.1)))
+    return light
+
+
+def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """Render an MNIST digit (28x28 uint8, white on black) as a BGR uint8 camera frame of ``size`` (w, h)."""
+    digit28 = np.asarray(digit28)
+    if digit28.dtype != np.uint8:
+        digit28 = np.clip(digit28 * (255.0 if digit28.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    W, H = size
+    # --- the digit shape -------------------------------------------------------------
+    ys, xs = np.nonzero(digit28 > 30)
+    if len(ys) == 0:
+        ys, xs = np.array([4, 23]), np.array([4, 23])
+    dh = ys.max() - ys.min() + 1
+    target_h = rng.uniform(80, min(250, 0.62 * H))
+    scale = target_h / max(dh, 8)
+    width_factor = float(np.exp(rng.uniform(np.log(0.35), np.log(1.35))))
+    ink = _stroke_map(digit28, scale, width_factor)
+    ih, iw = ink.shape
+    pad = (iw - 28 * scale) / 2.0
+    # centre of the digit's bounding box in the ink map coordinates
+    cxd = pad + (xs.min() + xs.max() + 1) / 2.0 * scale
+    cyd = pad + (ys.min() + ys.max() + 1) / 2.0 * scale
+    # --- geometry: rotation, perspective, position ---------------------------------------
+    ang = np.deg2rad(rng.uniform(-15, 15))
+    c, s = np.cos(ang), np.sin(ang)
+    half = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float32) * (iw / 2.0)
+    src = half + np.array([cxd, cyd], np.float32)
+    jitter = rng.uniform(-0.06, 0.06, (4, 2)).astype(np.float32) * iw
+    rot = np.array([[c, -s], [s, c]], np.float32)
+    dst = half @ rot.T + jitter
+    # place so that the digit's box (about target_h tall) stays inside the frame
+    ext = target_h * 0.75 + 10
+    tx = rng.uniform(ext, W - ext) if W > 2 * ext else W / 2
+    ty = rng.uniform(ext, H - ext) if H > 2 * ext else H / 2
+    dst = dst + np.array([tx, ty], np.float32)
+    M = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    alpha = cv2.warpPerspective(ink, M, (W, H), flags=cv2.INTER_LINEAR, borderValue=0)
+    # --- paper, light, ink ---------------------------------------------------------------
+    paper_level = rng.uniform(150, 235)
+    tint = np.array([rng.uniform(0.9, 1.0), rng.uniform(0.95, 1.0), rng.uniform(0.95, 1.05)], np.float32)
+    light = _lighting(W, H, rng)
+    tex = cv2.resize(rng.normal(0, 1, (H // 8 + 1, W // 8 + 1)).astype(np.float32), (W, H),
+                     interpolation=cv2.INTER_CUBIC)
+    paper = paper_level * light * (1.0 + rng.uniform(0.0, 0.04) * tex)
+    pen = rng.integers(0, 4)
+    if pen == 0:   # black / graphite
+        ink_col = np.array([1.0, 1.0, 1.0], np.float32)
+    elif pen == 1:  # blue ball-point (BGR: keeps blue)
+        ink_col = np.array([0.45, 0.85, 1.0], np.float32)
+    elif pen == 2:  # dark blue
+        ink_col = np.array([0.3, 0.9, 1.0], np.float32)
+    else:          # pencil, a bit lighter
+        ink_col = np.array([0.9, 0.9, 0.9], np.float32)
+    strength = rng.uniform(0.55, 0.92) if pen != 3 else rng.uniform(0.45, 0.7)
+    var = cv2.resize(rng.normal(0, 1, (H // 16 + 1, W // 16 + 1)).astype(np.float32), (W, H),
+                     interpolation=cv2.INTER_CUBIC)
+    local_strength = np.clip(strength * (1.0 + rng.uniform(0, 0.15) * var), 0.3, 0.97)
+    a = (alpha * local_strength)[..., None]
+    img = paper[..., None] * tint[None, None, :] * (1.0 - a * ink_col[None, None, :])
+    # --- optics and sensor ---------------------------------------------------------------
+    sigma = rng.uniform(0.3, 2.0)
+    img = cv2.GaussianBlur(img, (0, 0), sigma)
+    img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(1.5, 6.0))
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    q = int(rng.integers(45, 95))
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def render_many(digits: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480)) -> list[np.ndarray]:
+    return [render(d, rng, size) for d in digits]
+
+
+def render_video(path, digits: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480),
+                 fps: float = 10.0, frames_per_digit: int = 3) -> Path:
+    """Write a short MJPG video of rendered digits (``frames_per_digit`` frames each) and return its path.
+
+    Use an ``.avi`` path: MJPG in AVI is the container/codec pair OpenCV can always write."""
+    path = Path(path)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"cv2.VideoWriter could not open {path}")
+    try:
+        for d in digits:
+            frame = render(d, rng, size)
+            for _ in range(frames_per_digit):
+                writer.write(frame)
+    finally:
+        writer.release()
+    return path

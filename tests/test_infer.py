@@ -1,0 +1,137 @@
+"""`edge-lstm infer` with the shipped device model: MNIST images, camera-like photos, video, bad input.
+
+Everything is real: OpenCV decodes real PNG/JPEG/AVI files written here, LiteRT runs the shipped
+.tflite model, and the CLI runs in a child process.
+"""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from camera_frames import render, render_video
+from conftest import run_cli
+from edge_lstm import manifest
+from edge_lstm.data import load_test_split, normalize
+from edge_lstm.infer import classify
+from edge_lstm.runtime import Classifier
+
+TEST = load_test_split()
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier(manifest.recommended_model())
+
+
+def json_lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_mnist_images_pass_through_unchanged(tmp_path, classifier):
+    """infer on MNIST test PNGs gives exactly the model's answers on the raw test images."""
+    n = 300
+    for i in range(n):
+        cv2.imwrite(str(tmp_path / f"{i:04d}.png"), TEST.x[i])
+    done = run_cli("infer", tmp_path, "--json", "--min-confidence", "0")
+    assert done.returncode == 0, done.stderr
+    answers = [a["label"] for a in json_lines(done.stdout)]
+    expected = classifier.predict(normalize(TEST.x[:n])).argmax(1).tolist()
+    assert answers == expected
+    assert np.mean(np.array(answers) == TEST.y[:n]) > 0.97
+
+
+def test_camera_like_photos_are_read_at_least_97_percent(classifier):
+    """Test-split digits rendered dark on paper (light, noise, blur, rotation, perspective, JPEG)."""
+    rng = np.random.default_rng(1234)
+    picks = rng.choice(len(TEST), 600, replace=False)
+    correct = 0
+    for i in picks:
+        answer = classify(classifier, render(TEST.x[i], rng), "frame", None)
+        correct += answer.label == TEST.y[i]
+    assert correct / len(picks) >= 0.97
+
+
+def test_photos_through_the_cli(tmp_path):
+    rng = np.random.default_rng(7)
+    for i in range(12):
+        cv2.imwrite(str(tmp_path / f"d{i}_{TEST.y[i]}.jpg"), render(TEST.x[i], rng))
+    done = run_cli("infer", str(tmp_path / "*.jpg"), "--json", "--save", tmp_path / "annotated")
+    assert done.returncode == 0, done.stderr
+    answers = json_lines(done.stdout)
+    assert len(answers) == 12
+    for a in answers:
+        assert set(a) >= {"source", "frame", "label", "confidence", "top3", "ms"}
+        assert a["frame"] is None and len(a["top3"]) == 3
+    right = sum(a["label"] == int(a["source"].rsplit("_", 1)[1][0]) for a in answers)
+    assert right >= 11
+    assert len(list((tmp_path / "annotated").glob("*.jpg"))) == 12
+
+
+def test_video_runs_through_the_camera_loop(tmp_path):
+    rng = np.random.default_rng(3)
+    video = render_video(tmp_path / "clip.avi", TEST.x[20:30], rng, frames_per_digit=2)
+    done = run_cli("infer", "--video", video, "--json")
+    assert done.returncode == 0, done.stderr
+    answers = json_lines(done.stdout)
+    assert [a["frame"] for a in answers] == list(range(20))
+    labels = [a["label"] for a in answers[::2]]
+    assert np.mean(np.array(labels) == TEST.y[20:30]) >= 0.9
+    every = json_lines(run_cli("infer", "--video", video, "--json", "--every", "5", "--max-frames", "3").stdout)
+    assert [a["frame"] for a in every] == [0, 5, 10]
+
+
+def test_blank_paper_is_no_digit(tmp_path):
+    paper = np.full((480, 640, 3), 210, np.uint8)
+    paper += np.random.default_rng(0).integers(0, 6, paper.shape, dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "blank.png"), paper)
+    done = run_cli("infer", tmp_path / "blank.png", "--json")
+    assert done.returncode == 0
+    assert json_lines(done.stdout)[0]["label"] is None
+
+
+def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
+    good = tmp_path / "good.png"
+    cv2.imwrite(str(good), TEST.x[0])
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image at all\n")
+    ok, jpeg = cv2.imencode(".jpg", render(TEST.x[1], np.random.default_rng(0)))
+    (tmp_path / "truncated.jpg").write_bytes(jpeg.tobytes()[:200])
+    ok, huge = cv2.imencode(".png", np.zeros((9000, 9000), np.uint8))  # 81 megapixels, small file
+    (tmp_path / "huge.png").write_bytes(huge.tobytes())
+    done = run_cli("infer", tmp_path, "--json")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = json_lines(done.stdout)
+    errors = {l["source"].rsplit("/", 1)[1]: l["error"] for l in lines if "error" in l}
+    assert set(errors) == {"empty.png", "text.png", "truncated.jpg", "huge.png"}
+    assert any(l.get("label") == TEST.y[0] for l in lines)
+    assert "5 inputs" in done.stderr and "4 errors" in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--camera", "97"], "cannot open camera 97"),
+    (["--video", "/nonexistent.avi"], "video not found"),
+    (["x.png", "--roi", "1,2,3"], "--roi must be x,y,w,h"),
+    (["x.png", "--model", "/nonexistent.tflite"], "model not found"),
+    (["/nonexistent/*.png"], "no such file"),
+    ([], "give image paths, --video FILE or --camera INDEX"),
+])
+def test_bad_arguments_give_one_line(args, message):
+    done = run_cli("infer", *args)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_infer_never_imports_tensorflow(tmp_path):
+    cv2.imwrite(str(tmp_path / "d.png"), TEST.x[0])
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy; sys.argv=['edge-lstm','infer',%r]\n"
+            "try: runpy.run_module('edge_lstm', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('TF' if 'tensorflow' in sys.modules else 'NO-TF')") % str(tmp_path / "d.png")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "NO-TF", done.stderr

@@ -1,0 +1,74 @@
+"""Training: the seed architecture, a short real run that learns, reproducibility, and CLI errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+tf = pytest.importorskip("tensorflow")
+
+from converters import model as seed_model  # noqa: E402
+from converters.train import Recipe, train  # noqa: E402
+from edge_lstm.data import Mnist, Split, load_test_split  # noqa: E402
+
+
+def test_seed_architecture():
+    net = seed_model.build()
+    assert net.count_params() == 7486
+    assert net.output_shape == (None, 10)
+    probs = net.predict(np.zeros((2, 28, 28), np.float32), verbose=0)
+    assert probs.shape == (2, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist():
+    test = load_test_split()
+    return Mnist(Split(test.x[:3000], test.y[:3000]), Split(test.x[9000:], test.y[9000:]), "bundled")
+
+
+def test_short_training_learns_and_is_reproducible(tiny_mnist):
+    untrained = seed_model.build()
+    before = np.mean(untrained.predict(tiny_mnist.test.x / 255.0, verbose=0).argmax(1) == tiny_mnist.test.y)
+    recipe = Recipe(epochs=2, seed=3)
+    first = train(tiny_mnist, recipe, verbose=0)
+    second = train(tiny_mnist, recipe, verbose=0)
+    assert first.test_accuracy > max(0.6, before + 0.4)
+    assert first.history["loss"][-1] < first.history["loss"][0]
+    assert first.test_accuracy == second.test_accuracy
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_train_command_writes_model_history_curves_and_manifest(small_model):
+    folder = small_model.parent
+    history = json.loads(small_model.with_suffix(".history.json").read_text())
+    assert len(history["history"]["loss"]) == 3
+    assert small_model.with_suffix(".curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(a for a in manifest["artifacts"] if a["file"] == small_model.name)
+    assert entry["parameters"] == 7486 and entry["test_accuracy"] == history["test_accuracy"]
+    assert len(entry["dataset"]["train_sha256"]) == 64
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_train_refuses_to_overwrite(small_model, mnist_npz):
+    done = run_cli("train", "--data", mnist_npz, "--out", small_model, "--epochs", "1")
+    assert done.returncode != 0
+    assert done.stderr.strip() == f"error: {small_model} already exists; pass --force to overwrite it"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "/nonexistent/mnist.npz"], "dataset not found"),
+    (["--schedule", "cosine"], "--schedule must be one of"),
+    (["--out", "model.h5"], "must end in .keras"),
+])
+def test_train_errors_are_one_line(tmp_path, args, message):
+    defaults = {"--out": str(tmp_path / "m.keras"), "--data": str(tmp_path / "missing.npz")}
+    pairs = dict(zip(args[::2], args[1::2]))
+    argv = [x for k, v in {**defaults, **pairs}.items() for x in (k, v)]
+    done = run_cli("train", *argv, "--epochs", "1")
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
