@@ -108,11 +108,11 @@ if [[ -e "$DIR" && ! -e "$DIR/.edge-lstm-arm64" && -n "$(ls -A "$DIR" 2>/dev/nul
   die "$DIR exists, is not empty and was not made by this script; refusing to write into it"
 fi
 mkdir -p "$DIR" "$CACHE" || die "cannot create $DIR or $CACHE"
-touch "$DIR/.edge-lstm-arm64"
-rm -f "$DIR/.complete"
 
 exec 9>"$CACHE/.lock"
 flock -w 1800 9 || die "timed out waiting for the lock $CACHE/.lock (another run?)"
+touch "$DIR/.edge-lstm-arm64"
+rm -f "$DIR/.complete"
 
 TMP=$(mktemp -d "$CACHE/.tmp.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -340,7 +340,8 @@ here=\$(dirname "\$(readlink -f "\${BASH_SOURCE[0]}")")
 # kernels then give silently wrong answers.
 export QEMU_CPU=$QEMU_CPU_MODEL
 export QEMU_LD_PREFIX="\$here/root"
-unset QEMU_GUEST_BASE QEMU_STRACE QEMU_UNAME PYTHONHOME PYTHONSTARTUP PYTHONEXECUTABLE
+# the environment is passed to the aarch64 guest: drop what would point it at host (x86) files
+unset QEMU_GUEST_BASE QEMU_STRACE QEMU_UNAME LD_PRELOAD LD_LIBRARY_PATH PYTHONHOME PYTHONSTARTUP PYTHONEXECUTABLE
 export PYTHONNOUSERSITE=1          # keep the host's ~/.local x86 packages out
 export PYTHONPATH="\$here/site\${PYTHONPATH:+:\$PYTHONPATH}"
 exec "\$here/qemu-aarch64" "\$here/root/usr/bin/python3.11" "\$@"
