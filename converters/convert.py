@@ -49,8 +49,9 @@ def calibration_images(train_x: np.ndarray, samples: int, seed: int = 0) -> np.n
 
 
 def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
-                int8_io: bool = False, echo=print) -> list[Outcome]:
-    """Convert ``model`` to each mode in a child process; never raises for one mode's failure."""
+                int8_io: bool = False, forms: dict[str, str] | None = None, echo=print) -> list[Outcome]:
+    """Convert ``model`` to each mode in a child process; never raises for one mode's failure.
+    ``forms`` overrides the graph form of some modes (see ``converters.export``)."""
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         calib_path = Path(tmp) / "calibration.npy"
@@ -60,7 +61,7 @@ def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.nd
             echo(f"[{i}/{len(modes)}] {mode}: converting…")
             target = output_path(model, out_dir, mode)
             outcome = _run_child(model, mode, target, calib_path if calibration is not None else None,
-                                 int8_io, Path(tmp) / f"{mode}.log")
+                                 int8_io, (forms or {}).get(mode), Path(tmp) / f"{mode}.log")
             echo(f"[{i}/{len(modes)}] {mode}: " + (f"wrote {target} ({target.stat().st_size / 1024:.1f} KB)"
                                                    if outcome.path else f"FAILED: {outcome.error}"))
             outcomes.append(outcome)
@@ -68,8 +69,10 @@ def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.nd
 
 
 def _run_child(model: Path, mode: str, target: Path, calibration: Path | None, int8_io: bool,
-               log: Path) -> Outcome:
+               form: str | None, log: Path) -> Outcome:
     command = [sys.executable, "-m", "converters.convert", str(model), mode, str(target)]
+    if form:
+        command += ["--form", form]
     if calibration is not None:
         command += ["--calibration", str(calibration)]
     if int8_io:
@@ -82,8 +85,8 @@ def _run_child(model: Path, mode: str, target: Path, calibration: Path | None, i
         return Outcome(mode, path=target)
     if code < 0:
         name = signal.Signals(-code).name
-        return Outcome(mode, error=f"the converter crashed ({name}) — a known TFLite converter "
-                       "bug for this graph; no model written")
+        return Outcome(mode, error=f"the TFLite converter crashed ({name}) on this graph form; "
+                       "no model written (see docs/conversion.md)")
     lines = [l for l in log.read_text(errors="replace").splitlines() if l.startswith("error: ")]
     return Outcome(mode, error=lines[-1].removeprefix("error: ") if lines else f"exit code {code}")
 
@@ -96,13 +99,14 @@ def _child_main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--calibration", type=Path)
     parser.add_argument("--int8-io", action="store_true")
+    parser.add_argument("--form")
     args = parser.parse_args()
     from converters import export, model as seed_model
 
     try:
         net = seed_model.load(args.model)
         calibration = np.load(args.calibration) if args.calibration else None
-        data = export.to_tflite(net, args.mode, calibration, int8_io=args.int8_io)
+        data = export.to_tflite(net, args.mode, calibration, int8_io=args.int8_io, form=args.form)
         atomic.write_bytes(args.out, data)
     except (EdgeLstmError, export.ConversionError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -130,12 +134,17 @@ def runtime_matrix() -> list:
     return specs
 
 
-def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list, reference) -> list[str]:
+def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,
+           reference) -> tuple[list[str], list[str]]:
     """Record passing models and the Keras predictions in ``out_dir``'s manifest; delete models
-    that fail on every runtime; pick the recommended device model. Returns the failures."""
+    that fail on every runtime; pick the recommended device model.
+
+    Returns ``(failures, warnings)``: modes with no model to ship, and models that fail on some
+    runtime (recorded: the manifest lists the runtimes each model passed on)."""
     from edge_lstm import manifest
 
     failures = [f"{o.mode}: {o.error}" for o in outcomes if o.error]
+    warnings: list[str] = []
     predictions = Path(out_dir) / f"{keras_model.stem}.predictions.npz"
     reference.save(predictions)
     manifest.record(out_dir, predictions, kind="predictions", model=keras_model.name,
@@ -148,14 +157,15 @@ def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: l
             outcome.path.unlink()
             failures.append(f"{outcome.mode}: failed parity on every runtime; not kept")
             continue
-        failures += [f"{outcome.mode} on {r.runtime}: {r.error or 'failed parity'}" for r in mine if not r.passed]
+        warnings += [f"{outcome.path.name} is not for {r.runtime}: {r.error or 'it fails parity there'}"
+                     for r in mine if not r.passed]
         manifest.record(
             out_dir, outcome.path, kind="tflite", quant=outcome.mode, source=keras_model.name,
             ops=mine[0].ops, passed_on=passed_on,
             parity={r.runtime.split()[0]: _parity_record(r) for r in mine},
         )
     _recommend(out_dir)
-    return failures
+    return failures, warnings
 
 
 def _parity_record(result) -> dict:

@@ -54,7 +54,7 @@ def train(data: Mnist, recipe: Recipe, verbose: int = 1, limit: int | None = Non
     )
     callbacks = []
     if recipe.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2,
                                                            min_lr=1e-5, verbose=0))
     inputs = _augmented(x, y, recipe) if recipe.augment else normalize(x)
     fit = net.fit(

@@ -203,6 +203,9 @@ def convert(
     int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
                                  "tensors (default: float input and output)."),
     runtime: Optional[list[str]] = RuntimeOption,
+    form: Optional[list[str]] = typer.Option(None, "--form", help="Expert: MODE=FORM picks the graph "
+                                             "form of a mode (fused_reset, fused, loop, unrolled); "
+                                             "see docs/conversion.md."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing .tflite files."),
 ) -> None:
     """Convert a Keras model to TFLite in each quantization mode and check each one's parity.
@@ -235,16 +238,20 @@ def convert(
     calibration = None
     if {"int8", "int16x8"} & set(modes):
         calibration = calibration_images(load_mnist(data).train.x, calibration_samples)
-    outcomes = convert_all(model, modes, out, calibration, int8_io, echo=typer.echo)
+    forms = dict(f.partition("=")[::2] for f in form or [])
+    outcomes = convert_all(model, modes, out, calibration, int8_io, forms, echo=typer.echo)
     typer.echo("checking parity against the Keras model…")
     test = load_test_split()
     reference = keras_reference(model, test)
     specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else runtime_matrix()
     results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
     typer.echo(render.table(results, reference.source))
-    failures = record(out, model, outcomes, results, reference)
+    failures, warnings = record(out, model, outcomes, results, reference)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
     for failure in failures:
         typer.echo(f"FAILED {failure}", err=True)
+    typer.echo(f"recorded in {out / 'manifest.json'}")
     if failures:
         raise typer.Exit(1)
 
@@ -299,6 +306,9 @@ def infer(
         raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
     region = _parse_roi(roi)
     classifier = Classifier(model or manifest.recommended_model(), runtime, threads)
+    refusal = manifest.failed_parity(classifier.path, classifier.runtime)
+    if refusal:
+        raise EdgeLstmError(refusal)
     if inputs:
         frames = sources.files(inputs)
     elif video is not None:

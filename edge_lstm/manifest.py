@@ -77,3 +77,23 @@ def recommended_model(folder: Path | None = None) -> Path:
         raise EdgeLstmError(f"{folder / FILENAME} names no recommended device model; "
                             "give a .tflite path")
     return folder / name
+
+
+def failed_parity(model: Path, runtime: str) -> str | None:
+    """Why ``model`` should not run on ``runtime``: its conversion-time parity failed there.
+
+    None when it passed there, or when its folder's manifest has no record of it."""
+    model = Path(model)
+    folder = load(model.parent)
+    found = entry(folder, model.name)
+    if not found or found.get("sha256") != file_facts(model)["sha256"]:
+        return None
+    record = found.get("parity", {}).get(runtime)
+    if not record or record.get("passed"):
+        return None
+    why = record.get("error") or (f"{record['accuracy']:.1f}% accurate, {record['agreement']:.1f}% "
+                                  "agreement with Keras")
+    better = folder.get("recommended")
+    return (f"{model.name} failed parity on {runtime} at conversion time ({why}); "
+            + (f"use {better}" if better and better != model.name else "use another model")
+            + " or run 'edge-lstm parity' to re-check")

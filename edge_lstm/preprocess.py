@@ -7,7 +7,8 @@ a 28x28 float32 array in [0, 1] laid out like MNIST (white digit on black, the d
 
 Recipe (tuned on camera-like frames, see tests/camera_frames.py):
 
-1. grey; work on a copy downscaled to about 160 px (INTER_AREA averages the sensor noise away);
+1. work on a copy downscaled to about 160 px (INTER_AREA averages the sensor noise away), grey;
+   inputs under 96 px are upscaled first;
 2. background = morphological closing (dark ink) or opening (light ink) of that copy, the polarity
    being the one whose top-hat has the stronger tail;
 3. ink darkness relative to the local paper brightness, ``(paper - grey) / paper`` (uneven light
@@ -17,7 +18,7 @@ Recipe (tuned on camera-like frames, see tests/camera_frames.py):
 5. back at full resolution, sample the *grey-level* ink darkness (not the binary mask) in the
    digit's box, normalise it so the ink is ~1 and the paper 0;
 6. resize so the digit's long side is 40 px, normalise the stroke width to MNIST's with a grey
-   dilation/erosion, area-resize to the 20x20 box, soften slightly like MNIST's anti-aliasing;
+   dilation/erosion, area-resize (INTER_AREA, which anti-aliases like MNIST) to the 20x20 box;
 7. pad to 28x28 and shift the centre of mass to the centre, as in the original MNIST recipe.
 
 An image that already is MNIST-style (28x28, dark background, bright digit) passes through
@@ -41,7 +42,7 @@ _MNIST_WIDTH = 1.85  # median stroke width of MNIST digits, measured with _strok
 _NORM_WIDTH = True  # dilate/erode to MNIST's stroke width
 _BINARY = False  # ablation: sample the binary mask instead of grey-level ink
 _BLUR = 0.0  # optional Gaussian sigma after the 20x20 resize
-_TARGET40 = 3.7
+_TARGET40 = 3.7  # stroke width to reach in the 40 px box; gives ~_MNIST_WIDTH after the 20 px resize
 _MID = 40  # size of the intermediate box where the stroke width is normalised
 
 
@@ -179,6 +180,12 @@ def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
     H, W = image.shape[:2]
     if min(H, W) < 8:
         return None
+    up = 1
+    if max(H, W) < 96:
+        # tiny inputs (e.g. a 28x28 crop): upscale so the morphology has room to work
+        up = int(np.ceil(96 / max(H, W)))
+        image = cv2.resize(image, (W * up, H * up), interpolation=cv2.INTER_CUBIC)
+        H, W = image.shape[:2]
 
     # --- working copy (downscale first, convert to grey on the small copy) ---------------
     f = max(1.0, max(H, W) / _WORK)
@@ -306,5 +313,7 @@ def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
     if _BLUR > 0:
         img20 = cv2.GaussianBlur(img20, (0, 0), _BLUR)
     out = _center_of_mass_28(np.clip(img20, 0, 1))
-    box = (ox + X0 + int((x0 - 4) / s), oy + Y0 + int((y0 - 4) / s), max(1, int(round(dw / s))), max(1, int(round(dh / s))))
+    k = s * up  # working pixels per input pixel
+    box = (ox + int((X0 * s + x0 - 4) / k), oy + int((Y0 * s + y0 - 4) / k),
+           max(1, int(round(dw / k))), max(1, int(round(dh / k))))
     return Digit(out.astype(np.float32), box)

@@ -1,0 +1,145 @@
+"""`edge-lstm convert` and host `parity` on a real small trained model, every mode, every runtime
+available (tflite-runtime 2.14 from $EDGE_LSTM_TFLITE_RUNTIME_PYTHON, which `make test` builds)."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import run_cli
+from tflite_files import corrupt_weights
+
+pytest.importorskip("tensorflow")
+
+TFLITE_RUNTIME = os.environ.get("EDGE_LSTM_TFLITE_RUNTIME_PYTHON")
+MODES = ["float32", "float16", "dynamic", "int8", "int16x8"]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory, small_model, mnist_npz):
+    out = tmp_path_factory.mktemp("converted")
+    done = run_cli("convert", small_model, "--out", out, "--data", mnist_npz, "--calibration-samples", "200")
+    manifest = json.loads((out / "manifest.json").read_text())
+    return out, done, manifest
+
+
+def entry(manifest, name):
+    return next((a for a in manifest["artifacts"] if a["file"] == name), None)
+
+
+def test_every_mode_converts_and_is_recorded(converted, small_model):
+    out, done, manifest = converted
+    assert done.returncode == 0, done.stdout + done.stderr
+    for mode in MODES:
+        name = f"{small_model.stem}_{mode}.tflite"
+        e = entry(manifest, name)
+        assert e is not None and (out / name).exists(), f"{mode}: {done.stdout}"
+        assert e["quant"] == mode and e["size_bytes"] == (out / name).stat().st_size
+        assert "ai-edge-litert" in e["passed_on"]
+        litert = e["parity"]["ai-edge-litert"]
+        assert litert["images"] == 10000 and litert["agreement"] >= 99.5 and litert["drop_pp"] <= 0.3
+    assert entry(manifest, f"{small_model.stem}.predictions.npz")["images"] == 10000
+
+
+def test_int8_is_full_integer_compact_and_recommended(converted, small_model):
+    out, _, manifest = converted
+    name = f"{small_model.stem}_int8.tflite"
+    assert manifest["recommended"] == name
+    e = entry(manifest, name)
+    assert e["size_bytes"] <= 32 * 1024
+    assert any(op.startswith("UNIDIRECTIONAL_SEQUENCE_LSTM") for op in e["ops"])
+    from edge_lstm.tflite_model import inspect
+
+    info = inspect(out / name)
+    assert info.inputs[0].dtype == "float32"  # float I/O by default, int8 inside
+
+
+@pytest.mark.skipif(not TFLITE_RUNTIME, reason="needs $EDGE_LSTM_TFLITE_RUNTIME_PYTHON (make test builds it)")
+def test_runtime_matrix_with_real_tflite_runtime(converted, small_model):
+    _, done, manifest = converted
+    stem = small_model.stem
+    for mode in ("float32", "float16", "int8"):
+        assert "tflite-runtime" in entry(manifest, f"{stem}_{mode}.tflite")["passed_on"]
+    dynamic = entry(manifest, f"{stem}_dynamic.tflite")["parity"]["tflite-runtime"]
+    assert "FULLY_CONNECTED version 12" in dynamic["error"]
+    int16 = entry(manifest, f"{stem}_int16x8.tflite")["parity"]["tflite-runtime"]
+    assert int16["passed"] is False and int16["agreement"] < 50  # wrong answers, caught
+    assert "warning:" in done.stderr
+
+
+def test_host_parity_against_keras_and_reports(converted, small_model, tmp_path):
+    out, _, _ = converted
+    model = out / f"{small_model.stem}_int8.tflite"
+    done = run_cli("parity", model, "--keras", small_model, "--report", tmp_path / "r.md",
+                   "--chart", tmp_path / "r.png", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)[0]
+    assert result["passed"] and result["metrics"]["images"] == 10000
+    assert len(result["metrics"]["per_class_delta_pp"]) == 10
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in (tmp_path / "r.md").read_text()
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_parity_fails_on_perturbed_weights(converted, small_model, tmp_path):
+    out, _, _ = converted
+    broken = tmp_path / "broken.tflite"
+    corrupt_weights(out / f"{small_model.stem}_float32.tflite", broken)
+    shutil.copy(out / f"{small_model.stem}.predictions.npz", tmp_path)
+    done = run_cli("parity", broken, "--models-dir", out)
+    assert done.returncode == 1
+    assert "FAIL" in done.stdout and "top-1 agreement" in done.stdout
+
+
+def test_a_converter_crash_fails_only_its_mode(small_model, mnist_npz, tmp_path):
+    """Full-integer calibration of the WHILE-loop form segfaults TF 2.21's converter (really)."""
+    done = run_cli("convert", small_model, "--out", tmp_path, "--data", mnist_npz, "--quant",
+                   "int8,float16", "--form", "int8=loop", "--calibration-samples", "20",
+                   "--runtime", "ai-edge-litert")
+    assert done.returncode == 1
+    assert "int8: FAILED: the TFLite converter crashed (SIGSEGV)" in done.stdout
+    assert (tmp_path / f"{small_model.stem}_float16.tflite").exists()
+    assert not (tmp_path / f"{small_model.stem}_int8.tflite").exists()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["recommended"] == f"{small_model.stem}_float16.tflite"
+
+
+def test_convert_bad_input(small_model, mnist_npz, tmp_path):
+    (tmp_path / "text.keras").write_text("not a model")
+    cases = [
+        (["convert", tmp_path / "text.keras", "--out", tmp_path], "not a readable Keras model"),
+        (["convert", tmp_path / "missing.keras"], "model not found"),
+        (["convert", small_model, "--quant", "int4"], "unknown --quant mode"),
+        (["convert", small_model, "--out", tmp_path / "ok", "--quant", "int8", "--data",
+          tmp_path / "none.npz"], "dataset not found"),
+    ]
+    (tmp_path / "f").write_text("a file where a folder should be")
+    cases.append((["convert", small_model, "--out", tmp_path / "f" / "x"], "cannot create folder"))
+    for args, message in cases:
+        done = run_cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_convert_refuses_to_overwrite(converted, small_model):
+    out, _, _ = converted
+    done = run_cli("convert", small_model, "--out", out, "--quant", "float32")
+    assert done.returncode == 2 and "--force" in done.stderr
+
+
+def test_wrong_input_shape_is_refused(tmp_path):
+    import keras
+
+    net = keras.Sequential([keras.Input((32, 32)), keras.layers.LSTM(4), keras.layers.Dense(10)])
+    net.save(tmp_path / "wide.keras")
+    done = run_cli("convert", tmp_path / "wide.keras", "--out", tmp_path)
+    assert done.returncode == 2 and "expected (28, 28)" in done.stderr
+
+
+def test_truncated_tflite_given_to_parity(converted, small_model, tmp_path):
+    out, _, _ = converted
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes((out / f"{small_model.stem}_int8.tflite").read_bytes()[:3000])
+    done = run_cli("parity", cut, "--models-dir", out)
+    assert done.returncode == 2
+    assert "not a TFLite model" in done.stderr and "Traceback" not in done.stderr
