@@ -90,3 +90,28 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for i in range(len(x)):
         out[i] = augment_one(x[i], rng)
     return out
+
+
+def augmented_copies(x: np.ndarray, y: np.ndarray, copies: int, seed: int = 0,
+                     chunk: int = 1000, echo=print) -> tuple[np.ndarray, np.ndarray]:
+    """``copies`` camera-like variants of reproducibly chosen training images, with their labels.
+
+    Work is split into fixed chunks, each with its own seeded generator, and spread over the CPU
+    cores; the result is the same whatever the number of cores."""
+    import multiprocessing
+    import os
+
+    pick = np.random.default_rng(seed).permutation(len(x))[:copies]
+    jobs = [(x[pick[i:i + chunk]], (seed, i // chunk)) for i in range(0, len(pick), chunk)]
+    out = []
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count() or 1, initializer=cv2.setNumThreads,
+                                                   initargs=(1,)) as pool:
+        for done, part in enumerate(pool.imap(_augment_job, jobs), 1):
+            out.append(part)
+            echo(f"augmenting: {min(done * chunk, len(pick))}/{len(pick)} images")
+    return np.concatenate(out), y[pick]
+
+
+def _augment_job(job) -> np.ndarray:
+    images, seeds = job
+    return augment(images, np.random.default_rng(seeds))

@@ -15,21 +15,21 @@ from converters import model as seed_model
 from edge_lstm import atomic, manifest
 from edge_lstm.data import Mnist, normalize
 
-SCHEDULES = ("plateau", "constant")
+SCHEDULES = ("cosine", "plateau", "constant")
 
 
 @dataclass(frozen=True)
 class Recipe:
     """How the model is trained. The defaults are the shipped model's recipe; the blog post's seed
-    is ``Recipe(epochs=10, learning_rate=1e-3, schedule="constant")``."""
+    is ``Recipe(epochs=10, learning_rate=1e-3, schedule="constant", augment_copies=0)``."""
 
     epochs: int = 30
     batch_size: int = 128
     learning_rate: float = 3e-3
-    schedule: str = "plateau"  # halve the rate when the training loss stops improving
+    schedule: str = "cosine"  # or "plateau": halve the rate when the training loss stops improving
     seed: int = 0
     units: int = 28
-    augment: bool = False
+    augment_copies: int = 30000  # camera-like variants added to the training images (converters.augment)
 
 
 @dataclass(frozen=True)
@@ -46,36 +46,29 @@ def train(data: Mnist, recipe: Recipe, verbose: int = 1, limit: int | None = Non
     keras.utils.set_random_seed(recipe.seed)
     tf.config.experimental.enable_op_determinism()
     x, y = data.train.x[:limit], data.train.y[:limit]
+    if recipe.augment_copies:
+        from converters.augment import augmented_copies
+
+        extra_x, extra_y = augmented_copies(x, y, recipe.augment_copies, recipe.seed,
+                                            echo=print if verbose else lambda _: None)
+        x, y = np.concatenate([x, extra_x]), np.concatenate([y, extra_y])
     net = seed_model.build(recipe.units)
-    net.compile(
-        loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam(recipe.learning_rate),
-        metrics=["accuracy"],
-    )
+    steps = recipe.epochs * -(-len(x) // recipe.batch_size)
+    rate = (keras.optimizers.schedules.CosineDecay(recipe.learning_rate, steps, alpha=0.02)
+            if recipe.schedule == "cosine" else recipe.learning_rate)
+    net.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(rate),
+                metrics=["accuracy"])
     callbacks = []
     if recipe.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2,
                                                            min_lr=1e-5, verbose=0))
-    inputs = _augmented(x, y, recipe) if recipe.augment else normalize(x)
-    fit = net.fit(
-        inputs,
-        None if recipe.augment else keras.utils.to_categorical(y, seed_model.CLASSES),
-        batch_size=None if recipe.augment else recipe.batch_size,
-        epochs=recipe.epochs,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    fit = net.fit(normalize(x), keras.utils.to_categorical(y, seed_model.CLASSES),
+                  batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True,
+                  callbacks=callbacks, verbose=verbose)
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
     probs = net.predict(normalize(data.test.x), batch_size=1000, verbose=0)
     accuracy = float(np.mean(probs.argmax(1) == data.test.y))
     return Result(net, history, accuracy)
-
-
-def _augmented(x: np.ndarray, y: np.ndarray, recipe: Recipe):
-    from converters.augment import AugmentedMnist
-
-    return AugmentedMnist(x, y, recipe.batch_size, seed=recipe.seed)
 
 
 def save(result: Result, out: Path, data: Mnist, recipe: Recipe) -> dict:

@@ -214,7 +214,15 @@ def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
         opn = cv2.resize(opn, (sw, sh), interpolation=cv2.INTER_LINEAR)
     dark = cv2.subtract(close, small)   # dark ink on light paper
     light = cv2.subtract(small, opn)    # light ink on dark paper
-    inverted = _pct(light, 99.5) > _pct(dark, 99.5) * 1.15
+    # polarity: the paper is most of the picture, so a clearly dark or light median decides;
+    # in between, the side whose top-hat has the stronger tail is the ink
+    med = _pct(small, 50)
+    if med < 80:
+        inverted = True
+    elif med > 150:
+        inverted = False
+    else:
+        inverted = _pct(light, 99.9) > _pct(dark, 99.9) * 1.3
     if inverted:
         bg_small = cv2.subtract(255, opn)
         ink_small = light

@@ -25,8 +25,12 @@ class RuntimeSpec:
     @classmethod
     def parse(cls, text: str) -> "RuntimeSpec":
         """``NAME`` or ``NAME=PYTHON``."""
+        from edge_lstm.runtime import RUNTIMES
+
         name, _, python = text.partition("=")
-        return cls(name or None, python or None)
+        if name not in RUNTIMES:
+            raise EdgeLstmError(f"unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}")
+        return cls(name, python or None)
 
 
 @dataclass

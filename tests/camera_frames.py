@@ -77,7 +77,9 @@ def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] 
     if len(ys) == 0:
         ys, xs = np.array([4, 23]), np.array([4, 23])
     dh = ys.max() - ys.min() + 1
+    dw = xs.max() - xs.min() + 1
     target_h = rng.uniform(80, min(250, 0.62 * H))
+    target_h = min(target_h, 0.7 * W * max(dh, 8) / max(dw, 1))  # wide digits must fit too
     scale = target_h / max(dh, 8)
     width_factor = float(np.exp(rng.uniform(np.log(0.35), np.log(1.35))))
     ink = _stroke_map(digit28, scale, width_factor)
@@ -94,10 +96,16 @@ def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] 
     jitter = rng.uniform(-0.06, 0.06, (4, 2)).astype(np.float32) * iw
     rot = np.array([[c, -s], [s, c]], np.float32)
     dst = half @ rot.T + jitter
-    # place so that the digit's box (about target_h tall) stays inside the frame
-    ext = target_h * 0.75 + 10
-    tx = rng.uniform(ext, W - ext) if W > 2 * ext else W / 2
-    ty = rng.uniform(ext, H - ext) if H > 2 * ext else H / 2
+    # place the digit at random, its whole (warped) bounding box at least 8 px inside the frame
+    M0 = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    bx0, by0 = pad + xs.min() * scale, pad + ys.min() * scale
+    bx1, by1 = pad + (xs.max() + 1) * scale, pad + (ys.max() + 1) * scale
+    corners = cv2.perspectiveTransform(np.float32([[[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]]]), M0)[0]
+    (mnx, mny), (mxx, mxy) = corners.min(0), corners.max(0)
+    lo_x, hi_x = 8 - mnx, W - 8 - mxx
+    lo_y, hi_y = 8 - mny, H - 8 - mxy
+    tx = rng.uniform(lo_x, hi_x) if hi_x > lo_x else (lo_x + hi_x) / 2
+    ty = rng.uniform(lo_y, hi_y) if hi_y > lo_y else (lo_y + hi_y) / 2
     dst = dst + np.array([tx, ty], np.float32)
     M = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
     alpha = cv2.warpPerspective(ink, M, (W, H), flags=cv2.INTER_LINEAR, borderValue=0)

@@ -42,6 +42,6 @@ def small_model(tmp_path_factory, mnist_npz) -> Path:
     """A real model trained briefly on a subset (about 95% accurate), saved as .keras."""
     pytest.importorskip("tensorflow")
     out = tmp_path_factory.mktemp("model") / "small.keras"
-    done = run_cli("train", "--data", mnist_npz, "--out", out, "--epochs", "3", "--limit", "12000")
+    done = run_cli("train", "--data", mnist_npz, "--out", out, "--epochs", "3", "--limit", "12000", "--no-augment")
     assert done.returncode == 0, done.stderr
     return out
