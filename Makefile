@@ -7,7 +7,7 @@ TFLITE_ENV := .venv-tflite
 ARM64_DIR := .arm64
 PIP := $(VENV)/bin/python -m pip install -q --disable-pip-version-check
 
-.PHONY: demo test device-env full-env tflite-env arm64-parity bench clean
+.PHONY: demo test device-env full-env tflite-env arm64-parity bench cli-docs clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ bench: device-env
 
 clean:
 	rm -rf $(VENV) $(TFLITE_ENV) $(ARM64_DIR) .pytest_cache
+
+# Regenerate the CLI reference from the commands' own help.
+cli-docs: device-env
+	$(VENV)/bin/typer edge_lstm.cli utils docs --name edge-lstm --title "edge-lstm command reference" --output docs/cli.md
+	$(VENV)/bin/python -c "import html, pathlib; p = pathlib.Path('docs/cli.md'); p.write_text(html.unescape(p.read_text()))"

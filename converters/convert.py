@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_lstm import atomic
+from edge_lstm import atomic, child
 from edge_lstm.errors import EdgeLstmError
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -77,18 +76,15 @@ def _run_child(model: Path, mode: str, target: Path, calibration: Path | None, i
         command += ["--calibration", str(calibration)]
     if int8_io:
         command.append("--int8-io")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     with open(log, "w") as err:
-        code = subprocess.run(command, stderr=err, env=env).returncode
+        code = subprocess.run(command, stderr=err, env=child.env()).returncode
     if code == 0:
         return Outcome(mode, path=target)
     if code < 0:
         name = signal.Signals(-code).name
         return Outcome(mode, error=f"the TFLite converter crashed ({name}) on this graph form; "
                        "no model written (see docs/conversion.md)")
-    lines = [l for l in log.read_text(errors="replace").splitlines() if l.startswith("error: ")]
-    return Outcome(mode, error=lines[-1].removeprefix("error: ") if lines else f"exit code {code}")
+    return Outcome(mode, error=child.error_line(log.read_text(errors="replace"), code))
 
 
 def _child_main() -> int:

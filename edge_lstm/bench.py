@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_lstm import child
 from edge_lstm.errors import EdgeLstmError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 FIELDS = ("model", "runtime", "p50_us", "p95_us", "p99_us", "load_ms", "size_bytes")
 
 
@@ -29,12 +28,9 @@ def measure(model: Path, runtime: str | None = None, repeats: int = 1000) -> dic
     command = [sys.executable, "-m", "edge_lstm.bench", str(model), "--repeats", str(repeats)]
     if runtime:
         command += ["--runtime", runtime]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, env=child.env())
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-        raise EdgeLstmError(f"{model}: {lines[-1].removeprefix('error: ')}")
+        raise EdgeLstmError(f"{model}: {child.error_line(done.stderr, done.returncode)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

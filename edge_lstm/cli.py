@@ -112,14 +112,78 @@ def train(
     typer.echo(f"wrote {out}, {out.with_suffix('.history.json')}, {out.with_suffix('.curves.png')}")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="edge-lstm")
-
-
 RuntimeOption = typer.Option(
     None, "--runtime", "-r",
     help="Runtime to use: ai-edge-litert, tflite-runtime or tensorflow (default: the first "
     "installed). Repeat to compare several; NAME=PYTHON runs it in another environment's Python.")
+
+
+@app.command()
+@clean_errors
+def convert(
+    model: Path = typer.Argument(..., help="The trained .keras model."),
+    quant: str = typer.Option("float32,float16,dynamic,int8,int16x8", "--quant", "-q",
+                              help="Comma-separated modes: float32, float16, dynamic (int8 weights), "
+                              "int8 (full integer), int16x8 (16-bit activations)."),
+    out: Path = typer.Option(Path("models"), "--out", "-o", help="Folder for the .tflite models; "
+                             "they are recorded in its manifest.json."),
+    data: Optional[Path] = DataOption,
+    calibration_samples: int = typer.Option(500, help="Training images used to calibrate int8 and "
+                                            "int16x8, drawn reproducibly."),
+    int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
+                                 "tensors (default: float input and output)."),
+    runtime: Optional[list[str]] = RuntimeOption,
+    form: Optional[list[str]] = typer.Option(None, "--form", help="Expert: MODE=FORM picks the graph "
+                                             "form of a mode (fused_reset, fused, loop, unrolled); "
+                                             "see docs/conversion.md."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing .tflite files."),
+) -> None:
+    """Convert a Keras model to TFLite in each quantization mode and check each one's parity.
+
+    Each mode converts in its own process, so a converter crash fails only that mode. Each model
+    is then run on every runtime available (ai-edge-litert, TensorFlow's interpreter, and
+    tflite-runtime from $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on the MNIST test
+    split; models that pass are recorded in the output folder's manifest.json, with the Keras
+    predictions that let a device check parity without TensorFlow. Exit code 1 if a mode failed.
+    """
+    from edge_lstm import atomic, report as render
+    from edge_lstm.data import load_mnist, load_test_split
+
+    modes = [m.strip() for m in quant.split(",") if m.strip()]
+    from converters.convert import MODES, calibration_images, convert_all, output_path, record, runtime_matrix
+
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise EdgeLstmError(f"unknown --quant mode(s) {', '.join(unknown) or '(none)'}; "
+                            f"choose from {', '.join(MODES)}")
+    if not model.is_file():
+        raise EdgeLstmError(f"model not found: {model}")
+    for mode in modes:
+        atomic.check_writable(output_path(model, out, mode), force)
+    from converters.model import load as load_keras
+    from converters.reference import keras_reference
+    from edge_lstm.verify import RuntimeSpec, run
+
+    load_keras(model)  # a clear error now for a file that is not a suitable Keras model
+    calibration = None
+    if {"int8", "int16x8"} & set(modes):
+        calibration = calibration_images(load_mnist(data).train.x, calibration_samples)
+    forms = dict(f.partition("=")[::2] for f in form or [])
+    outcomes = convert_all(model, modes, out, calibration, int8_io, forms, echo=typer.echo)
+    typer.echo("checking parity against the Keras model…")
+    test = load_test_split()
+    reference = keras_reference(model, test)
+    specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else runtime_matrix()
+    results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
+    typer.echo(render.table(results, reference.source))
+    failures, warnings = record(out, model, outcomes, results, reference)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for failure in failures:
+        typer.echo(f"FAILED {failure}", err=True)
+    typer.echo(f"recorded in {out / 'manifest.json'}")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -192,74 +256,6 @@ def _reference(keras_model: Optional[Path], folders: list[Path], test):
         if shipped is not None:
             return shipped[0]
     raise EdgeLstmError(f"no Keras predictions recorded in {folders[0]}; pass --keras MODEL.keras")
-
-
-@app.command()
-@clean_errors
-def convert(
-    model: Path = typer.Argument(..., help="The trained .keras model."),
-    quant: str = typer.Option("float32,float16,dynamic,int8,int16x8", "--quant", "-q",
-                              help="Comma-separated modes: float32, float16, dynamic (int8 weights), "
-                              "int8 (full integer), int16x8 (16-bit activations)."),
-    out: Path = typer.Option(Path("models"), "--out", "-o", help="Folder for the .tflite models; "
-                             "they are recorded in its manifest.json."),
-    data: Optional[Path] = DataOption,
-    calibration_samples: int = typer.Option(500, help="Training images used to calibrate int8 and "
-                                            "int16x8, drawn reproducibly."),
-    int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
-                                 "tensors (default: float input and output)."),
-    runtime: Optional[list[str]] = RuntimeOption,
-    form: Optional[list[str]] = typer.Option(None, "--form", help="Expert: MODE=FORM picks the graph "
-                                             "form of a mode (fused_reset, fused, loop, unrolled); "
-                                             "see docs/conversion.md."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing .tflite files."),
-) -> None:
-    """Convert a Keras model to TFLite in each quantization mode and check each one's parity.
-
-    Each mode converts in its own process, so a converter crash fails only that mode. Each model
-    is then run on every runtime available (ai-edge-litert, TensorFlow's interpreter, and
-    tflite-runtime from $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on the MNIST test
-    split; models that pass are recorded in the output folder's manifest.json, with the Keras
-    predictions that let a device check parity without TensorFlow. Exit code 1 if a mode failed.
-    """
-    from edge_lstm import atomic, report as render
-    from edge_lstm.data import load_mnist, load_test_split
-
-    modes = [m.strip() for m in quant.split(",") if m.strip()]
-    from converters.convert import MODES, calibration_images, convert_all, output_path, record, runtime_matrix
-
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise EdgeLstmError(f"unknown --quant mode(s) {', '.join(unknown) or '(none)'}; "
-                            f"choose from {', '.join(MODES)}")
-    if not model.is_file():
-        raise EdgeLstmError(f"model not found: {model}")
-    for mode in modes:
-        atomic.check_writable(output_path(model, out, mode), force)
-    from converters.model import load as load_keras
-    from converters.reference import keras_reference
-    from edge_lstm.verify import RuntimeSpec, run
-
-    load_keras(model)  # a clear error now for a file that is not a suitable Keras model
-    calibration = None
-    if {"int8", "int16x8"} & set(modes):
-        calibration = calibration_images(load_mnist(data).train.x, calibration_samples)
-    forms = dict(f.partition("=")[::2] for f in form or [])
-    outcomes = convert_all(model, modes, out, calibration, int8_io, forms, echo=typer.echo)
-    typer.echo("checking parity against the Keras model…")
-    test = load_test_split()
-    reference = keras_reference(model, test)
-    specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else runtime_matrix()
-    results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
-    typer.echo(render.table(results, reference.source))
-    failures, warnings = record(out, model, outcomes, results, reference)
-    for warning in warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    for failure in failures:
-        typer.echo(f"FAILED {failure}", err=True)
-    typer.echo(f"recorded in {out / 'manifest.json'}")
-    if failures:
-        raise typer.Exit(1)
 
 
 def _parse_roi(text: Optional[str]):

@@ -7,7 +7,6 @@ Another environment lets one host measure a runtime that cannot share this one (
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -15,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_lstm import child
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.runtime import Classifier, runtime_version
-
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def predict(model: Path, images: np.ndarray, runtime: str | None = None,
@@ -33,15 +31,12 @@ def predict(model: Path, images: np.ndarray, runtime: str | None = None,
         command = [python, "-m", "edge_lstm.predict", str(model), str(inputs), str(outputs)]
         if runtime:
             command += ["--runtime", runtime]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
         try:
-            done = subprocess.run(command, capture_output=True, text=True, env=env)
+            done = subprocess.run(command, capture_output=True, text=True, env=child.env())
         except OSError as e:
             raise EdgeLstmError(f"cannot run {python}: {e.strerror}") from None
         if done.returncode != 0:
-            lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-            raise EdgeLstmError(lines[-1].removeprefix("error: "))
+            raise EdgeLstmError(child.error_line(done.stderr, done.returncode))
         return np.load(outputs), done.stdout.strip()
 
 

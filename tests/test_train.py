@@ -44,7 +44,7 @@ def test_short_training_learns_and_is_reproducible(tiny_mnist):
 def test_train_command_writes_model_history_curves_and_manifest(small_model):
     folder = small_model.parent
     history = json.loads(small_model.with_suffix(".history.json").read_text())
-    assert len(history["history"]["loss"]) == 3
+    assert len(history["history"]["loss"]) == 4
     assert small_model.with_suffix(".curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = next(a for a in manifest["artifacts"] if a["file"] == small_model.name)
