@@ -307,16 +307,16 @@ def infer(
     if sum(chosen) != 1:
         raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
     region = _parse_roi(roi)
-    classifier = Classifier(model or manifest.recommended_model(), runtime, threads)
-    refusal = manifest.failed_parity(classifier.path, classifier.runtime)
-    if refusal:
-        raise EdgeLstmError(refusal)
     if inputs:
         frames = sources.files(inputs)
     elif video is not None:
         frames = sources.video(video, every)
     else:
         frames = sources.camera(camera, width, height, fps, every)
+    classifier = Classifier(model or manifest.recommended_model(), runtime, threads)
+    refusal = manifest.failed_parity(classifier.path, classifier.runtime)
+    if refusal:
+        raise EdgeLstmError(refusal)
     echo = functools.partial(typer.echo, err=False)
     summary = inference.run(frames, classifier, echo, roi=region, min_confidence=min_confidence,
                             max_frames=max_frames, as_json=json_out, show=show, save=save)

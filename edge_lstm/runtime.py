@@ -8,9 +8,12 @@ quantized inputs and outputs are converted with the tensors' scale and zero poin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -68,10 +71,10 @@ class Classifier:
         self.path = path
         self.runtime, interpreter = interpreter_class(runtime)
         try:
-            with warnings.catch_warnings():  # tf.lite.Interpreter warns that it is deprecated
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(), _quiet_native_info():
+                warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it is deprecated
                 self._interpreter = interpreter(model_path=str(path), num_threads=threads)
-            self._interpreter.allocate_tensors()
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise EdgeLstmError(self._explain_load_error(e)) from None
         (self._in,) = self._interpreter.get_input_details()
@@ -116,6 +119,29 @@ class Classifier:
                     f"model: {'; '.join(reasons)}")
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return f"{self.path}: {self.runtime} cannot load this model ({first_line})"
+
+
+@contextlib.contextmanager
+def _quiet_native_info():
+    """Drop the runtime's native ``INFO:`` lines (e.g. "Created TensorFlow Lite XNNPACK delegate")
+    written to stderr while a model loads; pass every other line through."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded use): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(True)
+                    if not line.startswith("INFO: ")]
+            sys.stderr.write("".join(kept))
 
 
 def _quantize(images: np.ndarray, detail: dict) -> np.ndarray:

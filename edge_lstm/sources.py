@@ -7,19 +7,16 @@ Each source yields :class:`Frame` objects; an input that cannot be read yields a
 from __future__ import annotations
 
 import glob
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-MAX_PIXELS = 50_000_000  # OpenCV refuses to decode larger images instead of allocating them
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))  # read when cv2 loads
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from edge_lstm.errors import EdgeLstmError  # noqa: E402
+from edge_lstm import MAX_IMAGE_PIXELS
+from edge_lstm.errors import EdgeLstmError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 CAMERA_RETRIES = 5
@@ -59,31 +56,35 @@ def read_image(path: Path) -> Frame:
         return Frame(source, None, error=f"cannot read: {e.strerror}")
     if data.size == 0:
         return Frame(source, None, error="empty file")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:  # OpenCV refuses images over its pixel limit
+        image = None
     if image is None or image.size == 0:
         return Frame(source, None, error="cannot decode: not a supported image, corrupt, or larger "
-                     f"than {MAX_PIXELS // 1_000_000} megapixels")
+                     f"than {MAX_IMAGE_PIXELS // 1_000_000} megapixels")
     return Frame(source, None, image=image)
 
 
 def files(patterns: list[str]) -> Iterator[Frame]:
-    for path in expand_paths(patterns):
-        yield read_image(path)
+    """The images named by ``patterns``; a pattern that matches nothing fails now, not later."""
+    return (read_image(path) for path in expand_paths(patterns))
 
 
 def video(path: Path, every: int = 1) -> Iterator[Frame]:
-    """Every ``every``-th frame of a video file, until it ends."""
+    """Every ``every``-th frame of a video file, until it ends. Opens the file now."""
     if not Path(path).is_file():
         raise EdgeLstmError(f"video not found: {path}")
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise EdgeLstmError(f"{path}: OpenCV cannot open this video (unsupported format or corrupt file)")
-    yield from _stream(capture, str(path), every, retries=0)
+    return _stream(capture, str(path), every, retries=0)
 
 
 def camera(index: int, width: int | None = None, height: int | None = None, fps: float | None = None,
            every: int = 1) -> Iterator[Frame]:
-    """Frames from camera ``index`` (V4L2 on Linux), retrying a dropped frame a few times."""
+    """Frames from camera ``index`` (V4L2 on Linux), retrying a dropped frame a few times.
+    Opens the camera now."""
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         raise EdgeLstmError(
@@ -93,7 +94,7 @@ def camera(index: int, width: int | None = None, height: int | None = None, fps:
                         (cv2.CAP_PROP_FPS, fps)):
         if value:
             capture.set(prop, value)
-    yield from _stream(capture, f"camera:{index}", every, retries=CAMERA_RETRIES)
+    return _stream(capture, f"camera:{index}", every, retries=CAMERA_RETRIES)
 
 
 def _stream(capture: cv2.VideoCapture, source: str, every: int, retries: int) -> Iterator[Frame]:

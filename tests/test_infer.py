@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from camera_frames import render, render_video
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from edge_lstm import manifest
 from edge_lstm.data import load_test_split, normalize
 from edge_lstm.infer import classify
@@ -114,7 +114,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
     (["--camera", "97"], "cannot open camera 97"),
     (["--video", "/nonexistent.avi"], "video not found"),
     (["x.png", "--roi", "1,2,3"], "--roi must be x,y,w,h"),
-    (["x.png", "--model", "/nonexistent.tflite"], "model not found"),
+    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"], "model not found"),
     (["/nonexistent/*.png"], "no such file"),
     ([], "give image paths, --video FILE or --camera INDEX"),
 ])
