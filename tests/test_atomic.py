@@ -37,3 +37,12 @@ def test_check_writable(tmp_path):
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(EdgeLstmError, match="cannot create folder"):
         atomic.check_writable(tmp_path / "a-file" / "sub" / "m.keras", force=False)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic.write_bytes(tmp_path / "m.tflite", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.tflite").stat().st_mode & 0o777 == 0o644
