@@ -74,6 +74,7 @@ def _worker(model: Path, runtime: str | None, repeats: int) -> dict:
               "load_ms": round(load_ms, 2), "import_ms": round(import_and_load_ms - load_ms, 1),
               "size_bytes": size, "throughput_ips": round(len(images) / sum(single), 1)}
     if model.suffix != ".keras":
+        result["invoke_p50_us"] = _invoke_p50_us(predict_one.__self__, len(images))
         result["frame_ms"] = _frame_cost(predict_one, camera_frame(test.x[0]))
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
@@ -91,6 +92,16 @@ def _keras(model: Path, runtime: str | None = None):
 
     net = keras.models.load_model(model, compile=False)
     return (lambda image: net.predict(image[None], verbose=0)[0]), f"keras {keras.__version__}", model.stat().st_size
+
+
+def _invoke_p50_us(classifier, repeats: int) -> float:
+    """Median µs of the interpreter's invoke() alone, without Python's input and output copies."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        classifier.invoke()
+        times.append(time.perf_counter() - t)
+    return round(1e6 * float(np.median(times)), 1)
 
 
 def _frame_cost(predict_one, frame: np.ndarray, repeats: int = 200) -> float:
