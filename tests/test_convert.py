@@ -143,3 +143,23 @@ def test_truncated_tflite_given_to_parity(converted, small_model, tmp_path):
     done = run_cli("parity", cut, "--models-dir", out)
     assert done.returncode == 2
     assert "not a TFLite model" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_int8_io_model_runs_through_the_same_classifier(small_model, mnist_npz, tmp_path, converted):
+    """--int8-io: int8 input and output tensors; the runtime quantizes and dequantizes for callers."""
+    import numpy as np
+
+    from edge_lstm.data import load_test_split, normalize
+    from edge_lstm.runtime import Classifier
+    from edge_lstm.tflite_model import inspect
+
+    done = run_cli("convert", small_model, "--out", tmp_path, "--data", mnist_npz, "--quant", "int8",
+                   "--int8-io", "--calibration-samples", "200", "--runtime", "ai-edge-litert")
+    assert done.returncode == 0, done.stdout + done.stderr
+    model = tmp_path / f"{small_model.stem}_int8.tflite"
+    assert inspect(model).inputs[0].dtype == "int8"
+    images = normalize(load_test_split().x[:500])
+    int8_io = Classifier(model).predict(images)
+    float_io = Classifier(converted[0] / model.name).predict(images)
+    assert np.allclose(int8_io.sum(1), 1, atol=0.05)
+    assert np.mean(int8_io.argmax(1) == float_io.argmax(1)) >= 0.99

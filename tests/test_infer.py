@@ -135,3 +135,21 @@ def test_infer_never_imports_tensorflow(tmp_path):
             "print('TF' if 'tensorflow' in sys.modules else 'NO-TF')") % str(tmp_path / "d.png")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "NO-TF", done.stderr
+
+
+def test_ctrl_c_ends_with_a_summary(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    video = render_video(tmp_path / "long.avi", TEST.x[:40], np.random.default_rng(5), frames_per_digit=25)
+    child = subprocess.Popen([sys.executable, "-m", "edge_lstm", "infer", "--video", str(video)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = child.stdout.readline()  # the run is under way
+    time.sleep(0.5)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert first.startswith(str(video))
+    assert "(interrupted)" in out and "Traceback" not in err
+    assert child.returncode == 0

@@ -72,3 +72,24 @@ def test_train_errors_are_one_line(tmp_path, args, message):
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_shipped_model_matches_its_manifest():
+    """The shipped Keras model scores ≥ 98.3%, exactly as recorded, and its shipped predictions
+    are its own answers."""
+    from edge_lstm import manifest
+    from edge_lstm.data import normalize
+    from edge_lstm.parity import shipped_reference
+
+    folder = manifest.models_dir()
+    entry = next(a for a in manifest.load(folder)["artifacts"] if a["kind"] == "keras")
+    assert manifest.file_facts(folder / entry["file"])["sha256"] == entry["sha256"]
+    assert entry["parameters"] == 7486
+    test = load_test_split()
+    probs = seed_model.load(folder / entry["file"]).predict(normalize(test.x), batch_size=1000, verbose=0)
+    accuracy = float(np.mean(probs.argmax(1) == test.y))
+    assert accuracy >= 0.983
+    assert round(accuracy, 6) == entry["test_accuracy"]
+    reference, _ = shipped_reference(folder)
+    assert np.array_equal(reference.probs.argmax(1), probs.argmax(1))
+    assert np.abs(reference.probs - probs).max() < 1e-3  # stored as float16
