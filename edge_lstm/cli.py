@@ -28,6 +28,9 @@ DataOption = typer.Option(None, "--data", help="MNIST as a Keras-layout .npz or 
                           "four IDX files (default: $EDGE_LSTM_MNIST, else Keras' download).")
 
 
+HOST_MODULES = ("tensorflow", "keras", "matplotlib")  # only train, convert and parity --keras need them
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error and return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)
@@ -43,6 +46,11 @@ def clean_errors(command):
             return command(*args, **kwargs)
         except EdgeLstmError as e:
             raise fail(str(e)) from None
+        except ModuleNotFoundError as e:
+            if e.name not in HOST_MODULES:
+                raise
+            raise fail(f"this needs {e.name}, the host toolchain: pip install 'edge-lstm[train]' "
+                       "(device commands do not)") from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
 

@@ -139,3 +139,10 @@ def test_bench_reports_the_documented_fields():
     assert row["p50_us"] <= row["p95_us"] <= row["p99_us"]
     assert row["size_bytes"] == (MODELS / RECOMMENDED).stat().st_size
     assert row["frame_ms"] > 0 and row["peak_rss_mb"] > 0
+
+
+@pytest.mark.skipif(not TFLITE_RUNTIME, reason="needs $EDGE_LSTM_TFLITE_RUNTIME_PYTHON (make test builds it)")
+def test_host_commands_on_a_device_say_what_to_install(tmp_path):
+    done = device("train", "--out", tmp_path / "m.keras", python=TFLITE_RUNTIME)
+    assert done.returncode == 2
+    assert "pip install 'edge-lstm[train]'" in done.stderr and "Traceback" not in done.stderr
