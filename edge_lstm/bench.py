@@ -60,8 +60,9 @@ def _worker(model: Path, runtime: str | None, repeats: int) -> dict:
     loader(model, runtime)  # the first load also imports the runtime
     import_and_load_ms = 1e3 * (time.perf_counter() - start)
     start = time.perf_counter()
-    predict_one, name, size = loader(model, runtime)
+    runner, name, size = loader(model, runtime)
     load_ms = 1e3 * (time.perf_counter() - start)
+    predict_one = runner.predict
     for image in images[:20]:  # warm up
         predict_one(image)
     single = []
@@ -74,7 +75,7 @@ def _worker(model: Path, runtime: str | None, repeats: int) -> dict:
               "load_ms": round(load_ms, 2), "import_ms": round(import_and_load_ms - load_ms, 1),
               "size_bytes": size, "throughput_ips": round(len(images) / sum(single), 1)}
     if model.suffix != ".keras":
-        result["invoke_p50_us"] = _invoke_p50_us(predict_one.__self__, len(images))
+        result["invoke_p50_us"] = _invoke_p50_us(runner, len(images))
         result["frame_ms"] = _frame_cost(predict_one, camera_frame(test.x[0]))
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
@@ -84,14 +85,22 @@ def _tflite(model: Path, runtime: str | None):
     from edge_lstm.runtime import Classifier, runtime_version
 
     classifier = Classifier(model, runtime)
-    return classifier.predict, f"{classifier.runtime} {runtime_version(classifier.runtime)}", model.stat().st_size
+    return classifier, f"{classifier.runtime} {runtime_version(classifier.runtime)}", model.stat().st_size
 
 
 def _keras(model: Path, runtime: str | None = None):
     import keras
 
-    net = keras.models.load_model(model, compile=False)
-    return (lambda image: net.predict(image[None], verbose=0)[0]), f"keras {keras.__version__}", model.stat().st_size
+    class KerasRunner:
+        """Keras ``predict`` on one image: the baseline a device model is compared with."""
+
+        def __init__(self):
+            self.net = keras.models.load_model(model, compile=False)
+
+        def predict(self, image):
+            return self.net.predict(image[None], verbose=0)[0]
+
+    return KerasRunner(), f"keras {keras.__version__}", model.stat().st_size
 
 
 def _invoke_p50_us(classifier, repeats: int) -> float:

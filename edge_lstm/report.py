@@ -80,7 +80,8 @@ def chart(results: list[Result], path: Path) -> None:
     if measured:
         ax.axhline(measured[0].metrics.reference_accuracy, color="k", lw=0.8, ls="--", label="Keras accuracy")
     ax.set_xticks(list(x), labels, fontsize=7)
-    ax.set_ylim(95, 100.2)
+    lowest = min((min(r.metrics.accuracy, r.metrics.agreement) for r in measured), default=95.0)
+    ax.set_ylim(min(95.0, lowest - 2.0), 100.2)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title("edge-lstm parity")
     fig.tight_layout()
