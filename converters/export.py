@@ -87,9 +87,6 @@ DEFAULT_FORM = {
     "int16x8": "unrolled",
 }
 
-#: Forms whose results depend on the previous invoke() unless the caller
-#: runs ``interpreter.reset_all_variables()`` first.
-STATEFUL_FORMS = ("fused",)
 
 
 class ConversionError(RuntimeError):

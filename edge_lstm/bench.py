@@ -82,10 +82,10 @@ def _worker(model: Path, runtime: str | None, repeats: int) -> dict:
 
 
 def _tflite(model: Path, runtime: str | None):
-    from edge_lstm.runtime import Classifier, runtime_version
+    from edge_lstm.runtime import Classifier
 
     classifier = Classifier(model, runtime)
-    return classifier, f"{classifier.runtime} {runtime_version(classifier.runtime)}", model.stat().st_size
+    return classifier, classifier.label, model.stat().st_size
 
 
 def _keras(model: Path, runtime: str | None = None):

@@ -262,7 +262,7 @@ def _reference(keras_model: Optional[Path], folders: list[Path], test):
     for folder in folders:
         shipped = parity_rules.shipped_reference(folder)
         if shipped is not None:
-            return shipped[0]
+            return shipped
     raise EdgeLstmError(f"no Keras predictions recorded in {folders[0]}; pass --keras MODEL.keras")
 
 

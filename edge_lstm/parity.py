@@ -52,14 +52,13 @@ class Reference:
             raise EdgeLstmError(f"{path}: unreadable predictions file ({e})") from None
 
 
-def shipped_reference(folder: Path) -> tuple[Reference, dict] | None:
-    """The Keras predictions recorded in ``folder``'s manifest, with the Keras model's entry."""
+def shipped_reference(folder: Path) -> Reference | None:
+    """The Keras predictions recorded in ``folder``'s manifest, if any."""
     entries = manifest.load(folder)["artifacts"]
     predictions = next((a for a in entries if a.get("kind") == "predictions"), None)
     if predictions is None:
         return None
-    keras_entry = manifest.entry(manifest.load(folder), predictions.get("model", "")) or {}
-    return Reference.load(Path(folder) / predictions["file"]), keras_entry
+    return Reference.load(Path(folder) / predictions["file"])
 
 
 @dataclass

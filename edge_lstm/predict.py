@@ -16,7 +16,7 @@ import numpy as np
 
 from edge_lstm import child
 from edge_lstm.errors import EdgeLstmError
-from edge_lstm.runtime import Classifier, runtime_version
+from edge_lstm.runtime import Classifier
 
 
 def predict(model: Path, images: np.ndarray, runtime: str | None = None,
@@ -24,7 +24,7 @@ def predict(model: Path, images: np.ndarray, runtime: str | None = None,
     """Probabilities (N, 10) and ``"<runtime> <version>"``; in ``python``'s environment if given."""
     if python is None:
         classifier = Classifier(model, runtime, threads)
-        return classifier.predict(images), f"{classifier.runtime} {runtime_version(classifier.runtime)}"
+        return classifier.predict(images), classifier.label
     with tempfile.TemporaryDirectory() as tmp:
         inputs, outputs = Path(tmp) / "images.npy", Path(tmp) / "probs.npy"
         np.save(inputs, images.astype(np.float32))

@@ -97,6 +97,11 @@ class Classifier:
             probs[i] = _dequantize(self._interpreter.get_tensor(self._out["index"])[0], self._out)
         return probs[0] if single else probs
 
+    @property
+    def label(self) -> str:
+        """``"<runtime> <version>"``, e.g. ``"ai-edge-litert 2.3.0"``."""
+        return f"{self.runtime} {runtime_version(self.runtime)}"
+
     def invoke(self) -> None:
         """Run the model once on the input already set (a benchmark's bare interpreter cost)."""
         self._interpreter.invoke()

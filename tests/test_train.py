@@ -90,6 +90,6 @@ def test_shipped_model_matches_its_manifest():
     accuracy = float(np.mean(probs.argmax(1) == test.y))
     assert accuracy >= 0.983
     assert round(accuracy, 6) == entry["test_accuracy"]
-    reference, _ = shipped_reference(folder)
+    reference = shipped_reference(folder)
     assert np.array_equal(reference.probs.argmax(1), probs.argmax(1))
     assert np.abs(reference.probs - probs).max() < 1e-3  # stored as float16
