@@ -72,6 +72,9 @@ def file_facts(path: Path) -> dict:
 def recommended_model(folder: Path | None = None) -> Path:
     """The manifest's recommended device model in ``folder`` (default: the shipped models)."""
     folder = Path(folder) if folder else models_dir()
+    if not (folder / FILENAME).is_file():
+        raise EdgeLstmError(f"no {FILENAME} in {folder}: give a .tflite path, or set {ENV_VAR} to "
+                            "the folder of shipped models (install from a clone with pip install -e .)")
     name = load(folder).get("recommended")
     if not name:
         raise EdgeLstmError(f"{folder / FILENAME} names no recommended device model; "
