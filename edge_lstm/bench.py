@@ -20,7 +20,8 @@ import numpy as np
 from edge_lstm import child
 from edge_lstm.errors import EdgeLstmError
 
-FIELDS = ("model", "runtime", "p50_us", "p95_us", "p99_us", "load_ms", "size_bytes")
+COLUMNS = ("model", "runtime", "p50_us", "p95_us", "p99_us", "invoke_p50_us", "load_ms", "import_ms",
+           "throughput_ips", "peak_rss_mb", "size_bytes", "frame_ms", "speedup_vs_keras")
 
 
 def measure(model: Path, runtime: str | None = None, repeats: int = 1000) -> dict:
@@ -32,6 +33,13 @@ def measure(model: Path, runtime: str | None = None, repeats: int = 1000) -> dic
     if done.returncode != 0:
         raise EdgeLstmError(f"{model}: {child.error_line(done.stderr, done.returncode)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(rows: list[dict]) -> str:
+    """The measurements as a terminal table, one model a line."""
+    from edge_lstm.report import aligned
+
+    return "\n".join(aligned([COLUMNS, *(tuple(str(row.get(c, "-")) for c in COLUMNS) for row in rows)]))
 
 
 def camera_frame(digit: np.ndarray) -> np.ndarray:

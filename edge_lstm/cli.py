@@ -372,12 +372,6 @@ def bench(
     if json_out:
         typer.echo(json.dumps(rows, indent=2))
         return
-    columns = ("model", "runtime", "p50_us", "p95_us", "p99_us", "invoke_p50_us", "load_ms",
-               "import_ms", "throughput_ips", "peak_rss_mb", "size_bytes", "frame_ms",
-               "speedup_vs_keras")
-    table = [columns] + [tuple(str(row.get(c, "-")) for c in columns) for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-    for r in table:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    typer.echo(benchmark.table(rows))
     if not baseline:
         typer.echo("(no Keras baseline: TensorFlow is not installed, or --no-keras)")

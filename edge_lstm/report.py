@@ -10,6 +10,12 @@ from edge_lstm.verify import Result
 COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max Δp", "size", "µs/img", "result")
 
 
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of cells as lines of left-aligned columns, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
 def _row(r: Result) -> tuple[str, ...]:
     m = r.metrics
     cells = (f"{m.accuracy:.2f}", f"{m.drop_pp:+.2f}", f"{m.agreement:.2f}", f"{m.max_abs_dprob:.4f}") \
@@ -27,9 +33,7 @@ def _problems(r: Result) -> list[str]:
 
 
 def table(results: list[Result], reference_source: str) -> str:
-    rows = [COLUMNS, *(_row(r) for r in results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    text = aligned([COLUMNS, *(_row(r) for r in results)])
     images = next((r.metrics.images for r in results if r.metrics), 0)
     text.insert(0, f"parity against {reference_source} on {images} MNIST test images")
     notices = sorted({r.notice for r in results if r.notice})
