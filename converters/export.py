@@ -75,8 +75,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from converters import lean
+
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-FORMS = ("fused_reset", "fused", "loop", "unrolled")
+FORMS = ("fused_reset", "fused", "loop", "unrolled", "lean")
 
 #: Graph form used for each mode when ``form`` is not given.
 DEFAULT_FORM = {
@@ -161,7 +163,9 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
         calib = _check_calibration(calibration, spec)
 
     with tempfile.TemporaryDirectory(prefix="edge_lstm_export_") as tmp:
-        if form in ("fused", "fused_reset"):
+        if form == "lean":
+            lean.save(model, spec, tmp)
+        elif form in ("fused", "fused_reset"):
             _save_fused(model, spec, tmp, self_reset=(form == "fused_reset"), calib=calib)
         else:
             _save_keras(model, spec, tmp, unroll=(form == "unrolled"))
