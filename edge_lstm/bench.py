@@ -1,8 +1,14 @@
-"""``edge-lstm bench``: speed and memory of each model, against Keras measured in the same run.
+"""``edge-lstm bench``: speed and memory of each model, against Keras and a peer runtime.
 
-Each model is measured in a fresh child process (``python -m edge_lstm.bench``), so import time,
-load time and peak memory are its own. The Keras baseline runs the same way when TensorFlow is
-installed; this process never imports TensorFlow.
+Two kinds of measurement, each in a fresh child process (``python -m edge_lstm.bench``):
+
+* per model: import and load time, bare ``invoke()``, images/s at batch 1 and batch N, peak
+  memory, the camera pipeline's cost per frame — figures that need a process of their own;
+* one *race*: every model, the peer (ONNX Runtime on Keras' own ONNX export, when installed) and
+  Keras ``predict`` loaded in one process and called in turn, image by image, so that the
+  latencies and their ratios come from the same run under the same load.
+
+This process never imports TensorFlow; the race does only when a Keras model is given.
 """
 
 from __future__ import annotations
@@ -10,36 +16,117 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from edge_lstm import child
-from edge_lstm.errors import EdgeLstmError
+from edge_lstm import child, runners
 
-COLUMNS = ("model", "runtime", "p50_us", "p95_us", "p99_us", "invoke_p50_us", "load_ms", "import_ms",
-           "throughput_ips", "peak_rss_mb", "size_bytes", "frame_ms", "speedup_vs_keras")
+KERAS_ROUNDS = 100  # Keras predict takes ~0.1 s an image: race it on the first rounds only
 
 
-def measure(model: Path, runtime: str | None = None, repeats: int = 1000) -> dict:
-    """Run :func:`_worker` for one model in a child process and return its figures."""
-    command = [sys.executable, "-m", "edge_lstm.bench", str(model), "--repeats", str(repeats)]
-    if runtime:
-        command += ["--runtime", runtime]
-    done = subprocess.run(command, capture_output=True, text=True, env=child.env())
-    if done.returncode != 0:
-        raise EdgeLstmError(f"{model}: {child.error_line(done.stderr, done.returncode)}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def measure(models: list[Path], runtime: str | None, keras: Path | None, peer: bool,
+            repeats: int, batch: int) -> list[dict]:
+    """The rows of the benchmark table: one per model, then the peer and Keras, if measured."""
+    rows = [_child(["--detail", m, "--repeats", str(repeats), "--batch", str(batch)], runtime)
+            for m in models]
+    race = _child(["--race", *models, "--repeats", str(repeats)]
+                  + (["--keras", keras] if keras else []) + (["--peer"] if peer else []), runtime)
+    baselines = {name: race[name] for name in ("keras", "peer") if name in race}
+    for row in rows:
+        row.update(race[row["model"]])
+    rows += [{"model": name, **figures} for name, figures in baselines.items()]
+    for row in rows:
+        for name, figures in baselines.items():
+            row[f"x_{name}"] = round(figures["p50_us"] / row["p50_us"], 2)
+    return rows
 
 
-def table(rows: list[dict]) -> str:
-    """The measurements as a terminal table, one model a line."""
-    from edge_lstm.report import aligned
+def _child(args: list, runtime: str | None) -> dict:
+    extra = ["--runtime", runtime] if runtime else []
+    return json.loads(child.run("edge_lstm.bench", *args, *extra).splitlines()[-1])
 
-    return "\n".join(aligned([COLUMNS, *(tuple(str(row.get(c, "-")) for c in COLUMNS) for row in rows)]))
+
+def _detail(model: Path, runtime: str | None, repeats: int, batch: int) -> dict:
+    """Load, invoke, throughput, memory and camera-pipeline figures of one model, in this process."""
+    start = time.perf_counter()
+    runners.load(model, runtime)  # the first load also imports the runtime
+    first_ms = 1e3 * (time.perf_counter() - start)
+    start = time.perf_counter()
+    runner = runners.load(model, runtime)
+    load_ms = 1e3 * (time.perf_counter() - start)
+    images = runners.sample_images(max(repeats, batch))
+    figures = {"model": model.name, "runtime": runner.label, "size_bytes": model.stat().st_size,
+               "import_ms": round(first_ms - load_ms, 1), "load_ms": round(load_ms, 2),
+               "ips_batch_1": _images_per_second(runner, images, 1)}
+    if batch > 1 and getattr(runner, "resizable", False):
+        figures[f"ips_batch_{batch}"] = _images_per_second(runner, images, batch)
+    if hasattr(runner, "invoke"):
+        figures["invoke_p50_us"] = _median_us([runner.invoke] * repeats)
+    figures["frame_ms"] = round(_frame_ms(runner, images[0]), 3)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return figures
+
+
+def _race(models: list[Path], runtime: str | None, repeats: int, keras: Path | None,
+          peer: bool) -> dict:
+    """Latency percentiles of every runner, called in turn on the same images in this process."""
+    contenders = {m.name: runners.load(m, runtime) for m in models}
+    if peer and keras is not None:
+        contenders["peer"] = runners.onnx_peer(keras)
+    if keras is not None:
+        contenders["keras"] = runners.load(keras)
+    images = runners.sample_images(repeats)
+    for runner in contenders.values():
+        for image in images[:10]:  # warm up
+            runner.predict(image)
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for i, image in enumerate(images):
+        for name, runner in contenders.items():
+            if name == "keras" and i >= KERAS_ROUNDS:
+                continue
+            start = time.perf_counter()
+            runner.predict(image)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: {"runtime": contenders[name].label, **_percentiles_us(s)}
+            for name, s in seconds.items()}
+
+
+def _percentiles_us(seconds: list[float]) -> dict:
+    p50, p95, p99 = np.percentile(np.asarray(seconds) * 1e6, [50, 95, 99])
+    return {"p50_us": round(float(p50), 1), "p95_us": round(float(p95), 1),
+            "p99_us": round(float(p99), 1)}
+
+
+def _median_us(calls) -> float:
+    times = []
+    for call in calls:
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return round(1e6 * float(np.median(times)), 1)
+
+
+def _images_per_second(runner, images: np.ndarray, batch: int) -> float:
+    count = len(images) - len(images) % batch
+    start = time.perf_counter()
+    for i in range(0, count, batch):
+        runner.predict_batch(images[i:i + batch]) if batch > 1 else runner.predict(images[i])
+    return round(count / (time.perf_counter() - start), 1)
+
+
+def _frame_ms(runner, digit: np.ndarray, repeats: int = 200) -> float:
+    """Median ms of the camera pipeline: 640×480 BGR frame → MNIST digit → answer."""
+    from edge_lstm.preprocess import to_mnist
+
+    frame = camera_frame((digit * 255).astype(np.uint8))
+
+    def pipeline():
+        found = to_mnist(frame)
+        if found is not None:
+            runner.predict(found.image)
+    return _median_us([pipeline] * repeats) / 1e3
 
 
 def camera_frame(digit: np.ndarray) -> np.ndarray:
@@ -52,102 +139,21 @@ def camera_frame(digit: np.ndarray) -> np.ndarray:
     return frame
 
 
-def _percentiles_us(seconds: list[float]) -> tuple[float, float, float]:
-    p50, p95, p99 = np.percentile(np.asarray(seconds) * 1e6, [50, 95, 99])
-    return round(float(p50), 1), round(float(p95), 1), round(float(p99), 1)
-
-
-def _worker(model: Path, runtime: str | None, repeats: int) -> dict:
-    """Measure one model in this (fresh) process."""
-    from edge_lstm.data import load_test_split, normalize
-
-    test = load_test_split()
-    images = normalize(test.x[:repeats])
-    loader = _keras if model.suffix == ".keras" else _tflite
-    start = time.perf_counter()
-    loader(model, runtime)  # the first load also imports the runtime
-    import_and_load_ms = 1e3 * (time.perf_counter() - start)
-    start = time.perf_counter()
-    runner, name, size = loader(model, runtime)
-    load_ms = 1e3 * (time.perf_counter() - start)
-    predict_one = runner.predict
-    for image in images[:20]:  # warm up
-        predict_one(image)
-    single = []
-    for image in images:
-        t = time.perf_counter()
-        predict_one(image)
-        single.append(time.perf_counter() - t)
-    p50, p95, p99 = _percentiles_us(single)
-    result = {"model": model.name, "runtime": name, "p50_us": p50, "p95_us": p95, "p99_us": p99,
-              "load_ms": round(load_ms, 2), "import_ms": round(import_and_load_ms - load_ms, 1),
-              "size_bytes": size, "throughput_ips": round(len(images) / sum(single), 1)}
-    if model.suffix != ".keras":
-        result["invoke_p50_us"] = _invoke_p50_us(runner, len(images))
-        result["frame_ms"] = _frame_cost(predict_one, camera_frame(test.x[0]))
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    return result
-
-
-def _tflite(model: Path, runtime: str | None):
-    from edge_lstm.runtime import Classifier
-
-    classifier = Classifier(model, runtime)
-    return classifier, classifier.label, model.stat().st_size
-
-
-def _keras(model: Path, runtime: str | None = None):
-    import keras
-
-    class KerasRunner:
-        """Keras ``predict`` on one image: the baseline a device model is compared with."""
-
-        def __init__(self):
-            self.net = keras.models.load_model(model, compile=False)
-
-        def predict(self, image):
-            return self.net.predict(image[None], verbose=0)[0]
-
-    return KerasRunner(), f"keras {keras.__version__}", model.stat().st_size
-
-
-def _invoke_p50_us(classifier, repeats: int) -> float:
-    """Median µs of the interpreter's invoke() alone, without Python's input and output copies."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        classifier.invoke()
-        times.append(time.perf_counter() - t)
-    return round(1e6 * float(np.median(times)), 1)
-
-
-def _frame_cost(predict_one, frame: np.ndarray, repeats: int = 200) -> float:
-    """Median ms for the camera pipeline: 640×480 BGR frame → MNIST digit → answer."""
-    from edge_lstm.preprocess import to_mnist
-
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        digit = to_mnist(frame)
-        if digit is not None:
-            predict_one(digit.image)
-        times.append(time.perf_counter() - t)
-    return round(1e3 * float(np.median(times)), 3)
-
-
-def _main() -> int:
+def _main() -> None:
     parser = argparse.ArgumentParser(prog="python -m edge_lstm.bench", description=__doc__)
-    parser.add_argument("model", type=Path)
+    parser.add_argument("--detail", type=Path)
+    parser.add_argument("--race", type=Path, nargs="*")
     parser.add_argument("--runtime")
     parser.add_argument("--repeats", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--keras", type=Path)
+    parser.add_argument("--peer", action="store_true")
     args = parser.parse_args()
-    try:
-        print(json.dumps(_worker(args.model, args.runtime, args.repeats)))
-    except EdgeLstmError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    if args.detail:
+        print(json.dumps(_detail(args.detail, args.runtime, args.repeats, args.batch)))
+    else:
+        print(json.dumps(_race(args.race or [], args.runtime, args.repeats, args.keras, args.peer)))
 
 
 if __name__ == "__main__":
-    sys.exit(_main())
+    child.main(_main)
