@@ -283,8 +283,8 @@ def _parse_roi(text: Optional[str]):
 def infer(
     inputs: Optional[list[str]] = typer.Argument(None, help="Image files, folders or globs."),
     video: Optional[Path] = typer.Option(None, "--video", help="Read frames from a video file."),
-    camera: Optional[int] = typer.Option(None, "--camera", help="Read frames from camera INDEX "
-                                         "(0 = /dev/video0)."),
+    camera: Optional[int] = typer.Option(None, "--camera", min=0, max=1023, help="Read frames "
+                                         "from camera INDEX (0 = /dev/video0)."),
     width: Optional[int] = typer.Option(None, help="Camera frame width to ask for."),
     height: Optional[int] = typer.Option(None, help="Camera frame height to ask for."),
     fps: Optional[float] = typer.Option(None, help="Camera frame rate to ask for."),
@@ -294,19 +294,22 @@ def infer(
                                          "manifest's recommended device model)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="ai-edge-litert, "
                                           "tflite-runtime or tensorflow (default: first installed)."),
-    threads: Optional[int] = typer.Option(None, min=1, help="Interpreter threads."),
+    threads: Optional[int] = typer.Option(None, min=1, max=64, help="Interpreter threads."),
     roi: Optional[str] = typer.Option(None, help="Look for the digit only in x,y,w,h of the frame."),
     min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Answer 'none' below this "
                                          "probability."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
     show: bool = typer.Option(False, "--show", help="Show the annotated frames in a window (q quits)."),
-    save: Optional[Path] = typer.Option(None, help="Write annotated frames to this folder."),
+    save: Optional[Path] = typer.Option(None, help="Write annotated frames into this new or empty "
+                                        "folder: NAME.EXT.jpg per file (a.png → a.png.jpg), "
+                                        "NAME.EXT_FRAME.jpg per video or camera frame."),
 ) -> None:
     """Classify handwritten digits in images, a video or a live camera.
 
     Each photo is turned into an MNIST-like 28×28 digit (threshold, polarity, the digit's
     component, 20×20 fit, centre of mass) and classified by the TFLite model. One line per input
-    (--json: one object), then a summary. Exit code 1 if some input could not be read.
+    (--json: one object), then a summary. Exit code 1 if some input could not be read, 130 if
+    the run was interrupted.
     """
     from edge_lstm import infer as inference, manifest, sources
     from edge_lstm.runtime import Classifier
@@ -315,6 +318,9 @@ def infer(
     if sum(chosen) != 1:
         raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
     region = _parse_roi(roi)
+    saver = inference.Saver(save) if save else None
+    if show:
+        inference.check_display()
     if inputs:
         frames = sources.files(inputs)
     elif video is not None:
@@ -325,12 +331,11 @@ def infer(
     refusal = manifest.failed_parity(classifier.path, classifier.runtime)
     if refusal:
         raise EdgeLstmError(refusal)
-    echo = functools.partial(typer.echo, err=False)
-    summary = inference.run(frames, classifier, echo, roi=region, min_confidence=min_confidence,
-                            max_frames=max_frames, as_json=json_out, show=show, save=save)
-    typer.echo(summary.text(), err=json_out)
-    if summary.errors:
-        raise typer.Exit(1)
+    summary = inference.run(frames, classifier, inference.write_line, roi=region,
+                            min_confidence=min_confidence, max_frames=max_frames, as_json=json_out,
+                            show=show, saver=saver)
+    inference.write_line(summary.text(), err=json_out)
+    raise typer.Exit(summary.exit_code)
 
 
 @app.command()
