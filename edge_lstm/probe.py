@@ -17,7 +17,7 @@ import numpy as np
 
 from edge_lstm import child, manifest, tflite_model
 from edge_lstm.errors import EdgeLstmError
-from edge_lstm.runtime import INPUT_SHAPE, Classifier
+from edge_lstm.runtime import INPUT_SHAPE, Classifier, model_file
 
 TIMEOUT_S = 60          # one MNIST image takes milliseconds; a damaged WHILE loop may never end
 MEMORY_BYTES = 4 << 30  # a damaged tensor shape can ask for gigabytes; the models need a few MB
@@ -27,7 +27,7 @@ def load(model: Path, runtime: str | None = None, threads: int | None = None,
          refuse_changed: bool = False) -> Classifier:
     """A :class:`Classifier` for ``model``, probed in a child process first unless its manifest
     vouches for it. ``refuse_changed``: refuse a model whose sha256 differs from its record."""
-    model = Path(model)
+    model = model_file(model)
     matches = manifest.sha256_matches(model)
     if matches is False and refuse_changed:
         raise EdgeLstmError(

@@ -62,6 +62,14 @@ def runtime_version(name: str) -> str:
     return "?"
 
 
+def model_file(model: str | Path) -> Path:
+    """``model`` as a Path, if it is a file."""
+    path = Path(model)
+    if not path.is_file():
+        raise EdgeLstmError(f"model not found: {path}")
+    return path
+
+
 class Classifier:
     """A loaded ``.tflite`` digit classifier: ``predict(images) → probabilities``.
 
@@ -71,9 +79,7 @@ class Classifier:
 
     def __init__(self, model: str | Path, runtime: str | None = None, threads: int | None = None,
                  quiet: bool = True):
-        path = Path(model)
-        if not path.is_file():
-            raise EdgeLstmError(f"model not found: {path}")
+        path = model_file(model)
         if threads is not None and not 1 <= threads <= MAX_THREADS:
             raise EdgeLstmError(f"threads must be between 1 and {MAX_THREADS}, got {threads}")
         self.path = path
