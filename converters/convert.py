@@ -187,8 +187,8 @@ def _recommend(out_dir: Path) -> None:
     models = [a for a in current["artifacts"] if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
     if not models:
         return
-    both = [a for a in models if {"ai-edge-litert", "tflite-runtime"} <= set(a["passed_on"])]
-    best = (min(both, key=lambda a: a["size_bytes"]) if both
-            else min(models, key=lambda a: (-len(a["passed_on"]), a["size_bytes"])))
+    both = [a for a in models if {"ai-edge-litert", "tflite-runtime"} <= set(a.get("passed_on", []))]
+    best = (min(both, key=lambda a: a.get("size_bytes", 0)) if both
+            else min(models, key=lambda a: (-len(a.get("passed_on", [])), a.get("size_bytes", 0))))
     current["recommended"] = best["file"]
     manifest.save(out_dir, current)

@@ -161,7 +161,11 @@ def _first_line(error: Exception) -> str:
 @contextlib.contextmanager
 def _quiet_native_info():
     """Drop the runtime's native ``INFO:`` lines (e.g. "Created TensorFlow Lite XNNPACK delegate")
-    written to stderr while a model loads; pass every other line through."""
+    written to stderr while a model loads; pass every other line through.
+
+    The lines are held until the load ends, so a crash during it would lose its report: only
+    models known to load come here (recorded in a manifest, or probed in a child that loads
+    without this filter and whose stderr the parent reports)."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
