@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,13 +24,12 @@ COLUMNS = ("model", "runtime", "p50_us", "p95_us", "p99_us", "invoke_p50_us", "l
 
 def measure(model: Path, runtime: str | None = None, repeats: int = 1000) -> dict:
     """Run :func:`_worker` for one model in a child process and return its figures."""
-    command = [sys.executable, "-m", "edge_lstm.bench", str(model), "--repeats", str(repeats)]
-    if runtime:
-        command += ["--runtime", runtime]
-    done = subprocess.run(command, capture_output=True, text=True, env=child.env())
-    if done.returncode != 0:
-        raise EdgeLstmError(f"{model}: {child.error_line(done.stderr, done.returncode)}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        out = child.run("edge_lstm.bench", Path(model), "--repeats", str(repeats),
+                        *(["--runtime", runtime] if runtime else []))
+    except child.ChildFailed as e:
+        raise EdgeLstmError(f"{model}: {e}") from None
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def table(rows: list[dict]) -> str:
@@ -135,19 +132,14 @@ def _frame_cost(predict_one, frame: np.ndarray, repeats: int = 200) -> float:
     return round(1e3 * float(np.median(times)), 3)
 
 
-def _main() -> int:
+def _main() -> None:
     parser = argparse.ArgumentParser(prog="python -m edge_lstm.bench", description=__doc__)
     parser.add_argument("model", type=Path)
     parser.add_argument("--runtime")
     parser.add_argument("--repeats", type=int, default=1000)
     args = parser.parse_args()
-    try:
-        print(json.dumps(_worker(args.model, args.runtime, args.repeats)))
-    except EdgeLstmError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    print(json.dumps(_worker(args.model, args.runtime, args.repeats)))
 
 
 if __name__ == "__main__":
-    sys.exit(_main())
+    child.main(_main)
