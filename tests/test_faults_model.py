@@ -223,10 +223,12 @@ def test_a_python_that_is_missing_or_writes_nothing(tmp_path):
     assert code == 1 and "/bin/true ran but wrote no predictions" in out
 
 
-@pytest.mark.parametrize("threads", ["100000", "2147483648", "65"])
+@pytest.mark.parametrize("threads", [100000, 2147483648, 65, 0])
 def test_threads_are_bounded(digit_png, threads):
     code, _, err = cli("infer", "--model", RECOMMENDED, "--threads", threads, digit_png)
-    one_line_error(code, err, f"threads must be between 1 and 64, got {threads}")
+    usage_error(code, err, "--threads")
+    with pytest.raises(EdgeLstmError, match=f"threads must be between 1 and 64, got {threads}"):
+        Classifier(RECOMMENDED, threads=threads)
 
 
 def test_operator_version_0_is_one_line(tmp_path, digit_png):
