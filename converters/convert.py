@@ -1,21 +1,22 @@
 """``edge-lstm convert``: each quantization mode converted in its own child process, then checked.
 
 A conversion that crashes (the TFLite calibrator can segfault on some graphs) only fails its own
-mode: the child's exit signal becomes that mode's reason, the other modes go on, and the models
-already written stay. Each model is then held to the Keras model's answers on every runtime
-available (:mod:`edge_lstm.verify`) and recorded in the output folder's manifest.
+mode: the child's exit signal becomes that mode's reason and the other modes go on. The models
+are written to a staging folder and held to the Keras model's answers on every runtime available
+(:mod:`edge_lstm.verify`); only those that pass somewhere replace the file of the same name in the
+output folder and are recorded in its manifest. One that fails everywhere leaves the previous
+model and its record as they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -47,6 +48,14 @@ def calibration_images(train_x: np.ndarray, samples: int, seed: int = 0) -> np.n
     return normalize(train_x[np.sort(pick)])
 
 
+@contextlib.contextmanager
+def staging(out_dir: Path) -> Iterator[Path]:
+    """A temporary folder inside ``out_dir`` for new models until they pass parity: only those
+    that pass replace the previous files (:func:`record`); the others vanish with the folder."""
+    with tempfile.TemporaryDirectory(prefix=".convert-", dir=out_dir) as tmp:
+        yield Path(tmp)
+
+
 def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
                 int8_io: bool = False, forms: dict[str, str] | None = None, echo=print) -> list[Outcome]:
     """Convert ``model`` to each mode in a child process; never raises for one mode's failure.
@@ -60,34 +69,29 @@ def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.nd
             echo(f"[{i}/{len(modes)}] {mode}: converting…")
             target = output_path(model, out_dir, mode)
             outcome = _run_child(model, mode, target, calib_path if calibration is not None else None,
-                                 int8_io, (forms or {}).get(mode), Path(tmp) / f"{mode}.log")
-            echo(f"[{i}/{len(modes)}] {mode}: " + (f"wrote {target} ({target.stat().st_size / 1024:.1f} KB)"
+                                 int8_io, (forms or {}).get(mode))
+            echo(f"[{i}/{len(modes)}] {mode}: " + (f"converted ({target.stat().st_size / 1024:.1f} KB)"
                                                    if outcome.path else f"FAILED: {outcome.error}"))
             outcomes.append(outcome)
     return outcomes
 
 
 def _run_child(model: Path, mode: str, target: Path, calibration: Path | None, int8_io: bool,
-               form: str | None, log: Path) -> Outcome:
-    command = [sys.executable, "-m", "converters.convert", str(model), mode, str(target)]
-    if form:
-        command += ["--form", form]
-    if calibration is not None:
-        command += ["--calibration", str(calibration)]
-    if int8_io:
-        command.append("--int8-io")
-    with open(log, "w") as err:
-        code = subprocess.run(command, stderr=err, env=child.env()).returncode
-    if code == 0:
-        return Outcome(mode, path=target)
-    if code < 0:
-        name = signal.Signals(-code).name
-        return Outcome(mode, error=f"the TFLite converter crashed ({name}) on this graph form; "
-                       "no model written (see docs/conversion.md)")
-    return Outcome(mode, error=child.error_line(log.read_text(errors="replace"), code))
+               form: str | None) -> Outcome:
+    args = [Path(model), mode, Path(target)] + (["--form", form] if form else []) \
+        + (["--calibration", Path(calibration)] if calibration is not None else []) \
+        + (["--int8-io"] if int8_io else [])
+    try:
+        child.run("converters.convert", *args)
+    except child.ChildFailed as e:
+        if e.signal:
+            return Outcome(mode, error=f"the TFLite converter crashed ({e.signal}) on this graph "
+                           "form; no model written (see docs/conversion.md)")
+        return Outcome(mode, error=str(e))
+    return Outcome(mode, path=target)
 
 
-def _child_main() -> int:
+def _child_main() -> None:
     """One conversion, run by :func:`convert_all` as ``python -m converters.convert``."""
     parser = argparse.ArgumentParser(prog="python -m converters.convert")
     parser.add_argument("model", type=Path)
@@ -99,19 +103,17 @@ def _child_main() -> int:
     args = parser.parse_args()
     from converters import export, model as seed_model
 
+    net = seed_model.load(args.model)
+    calibration = np.load(args.calibration) if args.calibration else None
     try:
-        net = seed_model.load(args.model)
-        calibration = np.load(args.calibration) if args.calibration else None
         data = export.to_tflite(net, args.mode, calibration, int8_io=args.int8_io, form=args.form)
-        atomic.write_bytes(args.out, data)
-    except (EdgeLstmError, export.ConversionError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    except export.ConversionError as e:
+        raise EdgeLstmError(str(e)) from None
+    atomic.write_bytes(args.out, data)
 
 
 if __name__ == "__main__":
-    sys.exit(_child_main())
+    child.main(_child_main)
 
 
 def runtime_matrix() -> list:
@@ -132,8 +134,9 @@ def runtime_matrix() -> list:
 
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,
            reference) -> tuple[list[str], list[str]]:
-    """Record passing models and the Keras predictions in ``out_dir``'s manifest; delete models
-    that fail on every runtime; pick the recommended device model.
+    """Move the staged models that pass on some runtime into ``out_dir`` and record them and the
+    Keras predictions in its manifest; pick the recommended device model. A model that fails on
+    every runtime is not kept: the previous file of that name, if any, and its record stay.
 
     Returns ``(failures, warnings)``: modes with no model to ship, and models that fail on some
     runtime (recorded: the manifest lists the runtimes each model passed on)."""
@@ -149,14 +152,16 @@ def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: l
     for outcome in (o for o in outcomes if o.path):
         mine = [r for r in results if Path(r.model) == outcome.path]
         passed_on = [r.runtime.split()[0] for r in mine if r.passed]
+        final = Path(out_dir) / outcome.path.name
         if not passed_on:
-            outcome.path.unlink()
-            failures.append(f"{outcome.mode}: failed parity on every runtime; not kept")
+            kept = "; the previous one is kept" if final.exists() else ""
+            failures.append(f"{outcome.mode}: failed parity on every runtime; not kept{kept}")
             continue
-        warnings += [f"{outcome.path.name} is not for {r.runtime}: {r.error or 'it fails parity there'}"
+        warnings += [f"{final.name} is not for {r.runtime}: {r.error or 'it fails parity there'}"
                      for r in mine if not r.passed]
+        os.replace(outcome.path, final)
         manifest.record(
-            out_dir, outcome.path, kind="tflite", quant=outcome.mode, source=keras_model.name,
+            out_dir, final, kind="tflite", quant=outcome.mode, source=keras_model.name,
             ops=mine[0].ops, passed_on=passed_on,
             parity={r.runtime.split()[0]: _parity_record(r) for r in mine},
         )
@@ -182,8 +187,8 @@ def _recommend(out_dir: Path) -> None:
     models = [a for a in current["artifacts"] if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
     if not models:
         return
-    both = [a for a in models if {"ai-edge-litert", "tflite-runtime"} <= set(a["passed_on"])]
-    best = (min(both, key=lambda a: a["size_bytes"]) if both
-            else min(models, key=lambda a: (-len(a["passed_on"]), a["size_bytes"])))
+    both = [a for a in models if {"ai-edge-litert", "tflite-runtime"} <= set(a.get("passed_on", []))]
+    best = (min(both, key=lambda a: a.get("size_bytes", 0)) if both
+            else min(models, key=lambda a: (-len(a.get("passed_on", [])), a.get("size_bytes", 0))))
     current["recommended"] = best["file"]
     manifest.save(out_dir, current)

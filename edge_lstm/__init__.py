@@ -10,7 +10,9 @@ __version__ = "0.1.0"
 
 # OpenCV reads these when it loads, so they are set before any module imports cv2: refuse to
 # decode images over 50 megapixels (rather than allocate them on a small device), and keep
-# OpenCV's own log off the terminal (edge-lstm reports every failure itself, in one line).
+# OpenCV's and its FFmpeg's own log off the terminal (edge-lstm reports every failure itself, in one
+# line).
 MAX_IMAGE_PIXELS = 50_000_000
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET

@@ -158,7 +158,8 @@ def convert(
     from edge_lstm.data import load_mnist, load_test_split
 
     modes = [m.strip() for m in quant.split(",") if m.strip()]
-    from converters.convert import MODES, calibration_images, convert_all, output_path, record, runtime_matrix
+    from converters.convert import (MODES, calibration_images, convert_all, output_path, record,
+                                    runtime_matrix, staging)
 
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
@@ -177,14 +178,15 @@ def convert(
     if {"int8", "int16x8"} & set(modes):
         calibration = calibration_images(load_mnist(data).train.x, calibration_samples)
     forms = dict(f.partition("=")[::2] for f in form or [])
-    outcomes = convert_all(model, modes, out, calibration, int8_io, forms, echo=typer.echo)
-    typer.echo("checking parity against the Keras model…")
-    test = load_test_split()
-    reference = keras_reference(model, test)
     specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else runtime_matrix()
-    results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
-    typer.echo(render.table(results, reference.source))
-    failures, warnings = record(out, model, outcomes, results, reference)
+    with staging(out) as staged:
+        outcomes = convert_all(model, modes, staged, calibration, int8_io, forms, echo=typer.echo)
+        typer.echo("checking parity against the Keras model…")
+        test = load_test_split()
+        reference = keras_reference(model, test)
+        results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
+        typer.echo(render.table(results, reference.source))
+        failures, warnings = record(out, model, outcomes, results, reference)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     for failure in failures:
@@ -192,6 +194,18 @@ def convert(
     typer.echo(f"recorded in {out / 'manifest.json'}")
     if failures:
         raise typer.Exit(1)
+
+
+def _between(low: float, high: float):
+    """A Typer callback accepting a number from ``low`` to ``high``; unlike Click's FloatRange it
+    refuses NaN (which compares false with everything and would pass every check)."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise typer.BadParameter(f"must be a number from {low:g} to {high:g}, got {value}")
+        return value
+
+    return check
 
 
 @app.command()
@@ -204,13 +218,16 @@ def parity(
                                                "model, run now (needs TensorFlow), instead of the "
                                                "shipped Keras predictions."),
     limit: Optional[int] = typer.Option(None, help="Check the first N test images only (quick)."),
-    max_drop: float = typer.Option(0.3, help="Largest accuracy drop against Keras, in points."),
-    min_agreement: float = typer.Option(99.5, help="Smallest top-1 agreement with Keras, in %."),
+    max_drop: float = typer.Option(0.3, callback=_between(0, 100),
+                                   help="Largest accuracy drop against Keras, in points."),
+    min_agreement: float = typer.Option(99.5, callback=_between(0, 100),
+                                        help="Smallest top-1 agreement with Keras, in %."),
     models_dir: Optional[Path] = typer.Option(None, help="Folder of shipped models and manifest "
                                               "(default: $EDGE_LSTM_MODELS, else models/)."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    report: Optional[Path] = typer.Option(None, help="Also write a Markdown report here."),
-    chart: Optional[Path] = typer.Option(None, help="Also write a PNG chart here (needs matplotlib)."),
+    report: Optional[Path] = typer.Option(None, dir_okay=False, help="Also write a Markdown report here."),
+    chart: Optional[Path] = typer.Option(None, dir_okay=False,
+                                         help="Also write a PNG chart here (needs matplotlib)."),
 ) -> None:
     """Check that .tflite models give the Keras model's answers on the MNIST test split.
 
@@ -283,8 +300,8 @@ def _parse_roi(text: Optional[str]):
 def infer(
     inputs: Optional[list[str]] = typer.Argument(None, help="Image files, folders or globs."),
     video: Optional[Path] = typer.Option(None, "--video", help="Read frames from a video file."),
-    camera: Optional[int] = typer.Option(None, "--camera", help="Read frames from camera INDEX "
-                                         "(0 = /dev/video0)."),
+    camera: Optional[int] = typer.Option(None, "--camera", min=0, max=1023, help="Read frames "
+                                         "from camera INDEX (0 = /dev/video0)."),
     width: Optional[int] = typer.Option(None, help="Camera frame width to ask for."),
     height: Optional[int] = typer.Option(None, help="Camera frame height to ask for."),
     fps: Optional[float] = typer.Option(None, help="Camera frame rate to ask for."),
@@ -294,43 +311,50 @@ def infer(
                                          "manifest's recommended device model)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="ai-edge-litert, "
                                           "tflite-runtime or tensorflow (default: first installed)."),
-    threads: Optional[int] = typer.Option(None, min=1, help="Interpreter threads."),
+    threads: Optional[int] = typer.Option(None, min=1, max=64, help="Interpreter threads."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Run a model whose sha256 differs "
+                                     "from the one recorded in its manifest (it is still loaded "
+                                     "in a child process first)."),
     roi: Optional[str] = typer.Option(None, help="Look for the digit only in x,y,w,h of the frame."),
     min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Answer 'none' below this "
                                          "probability."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
     show: bool = typer.Option(False, "--show", help="Show the annotated frames in a window (q quits)."),
-    save: Optional[Path] = typer.Option(None, help="Write annotated frames to this folder."),
+    save: Optional[Path] = typer.Option(None, help="Write annotated frames into this new or empty "
+                                        "folder: NAME.EXT.jpg per file (a.png → a.png.jpg), "
+                                        "NAME.EXT_FRAME.jpg per video or camera frame."),
 ) -> None:
     """Classify handwritten digits in images, a video or a live camera.
 
     Each photo is turned into an MNIST-like 28×28 digit (threshold, polarity, the digit's
     component, 20×20 fit, centre of mass) and classified by the TFLite model. One line per input
-    (--json: one object), then a summary. Exit code 1 if some input could not be read.
+    (--json: one object), then a summary. Exit code 1 if some input could not be read, 130 if
+    the run was interrupted.
     """
-    from edge_lstm import infer as inference, manifest, sources
-    from edge_lstm.runtime import Classifier
+    from edge_lstm import infer as inference, manifest, probe, sources
 
     chosen = [bool(inputs), video is not None, camera is not None]
     if sum(chosen) != 1:
         raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
     region = _parse_roi(roi)
+    saver = inference.Saver(save) if save else None
+    if show:
+        inference.check_display()
     if inputs:
         frames = sources.files(inputs)
     elif video is not None:
         frames = sources.video(video, every)
     else:
         frames = sources.camera(camera, width, height, fps, every)
-    classifier = Classifier(model or manifest.recommended_model(), runtime, threads)
+    classifier = probe.load(model or manifest.recommended_model(), runtime, threads, not trust_model)
     refusal = manifest.failed_parity(classifier.path, classifier.runtime)
     if refusal:
         raise EdgeLstmError(refusal)
-    echo = functools.partial(typer.echo, err=False)
-    summary = inference.run(frames, classifier, echo, roi=region, min_confidence=min_confidence,
-                            max_frames=max_frames, as_json=json_out, show=show, save=save)
-    typer.echo(summary.text(), err=json_out)
-    if summary.errors:
-        raise typer.Exit(1)
+    summary = inference.run(frames, classifier, inference.write_line, roi=region,
+                            min_confidence=min_confidence, max_frames=max_frames, as_json=json_out,
+                            show=show, saver=saver)
+    inference.write_line(summary.text(), err=json_out)
+    raise typer.Exit(summary.exit_code)
 
 
 @app.command()

@@ -1,12 +1,17 @@
 """``edge-lstm infer``: frames → MNIST-like digits → answers, one line (or JSON object) each.
 
 The loop is the same for files, a video and a camera (OpenCV reads a video file the way it reads
-a camera). Ctrl-C ends a run cleanly with its summary.
+a camera). Ctrl-C ends a run with its summary; the exit code says it was interrupted.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import random
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +26,10 @@ from edge_lstm.preprocess import Digit, to_mnist
 from edge_lstm.runtime import Classifier
 from edge_lstm.sources import Frame
 
+Box = tuple[int, int, int, int]  # x, y, w, h
 WINDOW = "edge-lstm"
+INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C
+WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 
 
 @dataclass
@@ -33,12 +41,13 @@ class Answer:
     top3: list[tuple[int, float]]
     ms: float
     digit: Digit | None = None
+    box: Box | None = None            # the digit's box, inside the frame
 
     def as_dict(self) -> dict:
         return {"source": self.source, "frame": self.frame, "label": self.label,
                 "confidence": round(self.confidence, 4),
                 "top3": [[int(k), round(float(p), 4)] for k, p in self.top3], "ms": round(self.ms, 3),
-                "box": list(self.digit.box) if self.digit and self.digit.box else None}
+                "box": list(self.box) if self.box else None}
 
     def line(self) -> str:
         where = self.source if self.frame is None else f"{self.source}#{self.frame}"
@@ -62,7 +71,38 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
     confidence = float(probs[order[0]])
     label = int(order[0]) if confidence >= min_confidence else None
     return Answer(source, frame, label, confidence, [(int(k), float(probs[k])) for k in order],
-                  1e3 * (time.perf_counter() - start), digit)
+                  1e3 * (time.perf_counter() - start), digit, _inside(digit.box, image.shape))
+
+
+def _inside(box: Box | None, shape: tuple) -> Box | None:
+    """The box clipped to the frame: preprocessing pads it, so it can reach past an edge."""
+    if box is None:
+        return None
+    x, y, w, h = box
+    left, top, right, bottom = max(x, 0), max(y, 0), min(x + w, shape[1]), min(y + h, shape[0])
+    return (left, top, right - left, bottom - top) if right > left and bottom > top else None
+
+
+class Latencies:
+    """Per-frame latencies in bounded memory: every one up to SIZE, then a uniform sample of
+    SIZE (reservoir sampling), so a day-long camera run does not grow."""
+
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.seen = 0
+        self._random = random.Random(0)
+
+    def add(self, ms: float) -> None:
+        self.seen += 1
+        if len(self.samples) < self.SIZE:
+            self.samples.append(ms)
+        elif (slot := self._random.randrange(self.seen)) < self.SIZE:
+            self.samples[slot] = ms
+
+    def percentiles(self, qs: list[float]) -> list[float]:
+        return list(np.percentile(self.samples, qs)) if self.samples else [0.0] * len(qs)
 
 
 @dataclass
@@ -71,43 +111,48 @@ class Summary:
     answered: int = 0
     errors: int = 0
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies: Latencies = field(default_factory=Latencies)
     interrupted: bool = False
 
     def text(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
-        lat = np.percentile(self.latencies_ms, [50, 95]) if self.latencies_ms else [0.0, 0.0]
+        p50, p95 = self.latencies.percentiles([50, 95])
         end = " (interrupted)" if self.interrupted else ""
         return (f"{self.frames} inputs, {self.answered} digits, {self.frames - self.answered - self.errors} "
-                f"without a digit, {self.errors} errors; {fps:.1f} inputs/s; latency p50 {lat[0]:.2f} ms, "
-                f"p95 {lat[1]:.2f} ms{end}")
+                f"without a digit, {self.errors} errors; {fps:.1f} inputs/s; latency p50 {p50:.2f} ms, "
+                f"p95 {p95:.2f} ms{end}")
+
+    @property
+    def exit_code(self) -> int:
+        """130 for an interrupted run, 1 when an input failed or there was none, else 0."""
+        if self.interrupted:
+            return INTERRUPTED
+        return 1 if self.errors or not self.frames else 0
 
 
 def run(frames: Iterable[Frame], classifier: Classifier, echo: Callable[[str], None], *,
         roi=None, min_confidence: float = 0.0, max_frames: int | None = None, as_json: bool = False,
-        show: bool = False, save: Path | None = None) -> Summary:
+        show: bool = False, saver: Saver | None = None) -> Summary:
     """Classify every frame; report each on one line; return the run's summary."""
     summary = Summary()
     start = time.perf_counter()
     try:
-        for frame in frames:
-            if max_frames is not None and summary.frames >= max_frames:
-                break
+        for frame in itertools.islice(frames, max_frames):  # never pulls a frame past max_frames
             summary.frames += 1
             if frame.error:
                 summary.errors += 1
-                echo(json.dumps({"source": frame.source, "error": frame.error}) if as_json
-                     else f"{frame.source}: error: {frame.error}")
+                echo(json.dumps({"source": frame.source, "frame": frame.index, "error": frame.error})
+                     if as_json else f"{frame.source}{_at(frame.index)}: error: {frame.error}")
                 continue
             answer = classify(classifier, frame.image, frame.source, frame.index, roi, min_confidence)
-            summary.latencies_ms.append(answer.ms)
+            summary.latencies.add(answer.ms)
             summary.answered += answer.label is not None
             echo(json.dumps(answer.as_dict()) if as_json else answer.line())
-            if show or save:
+            if show or saver:
                 fps = summary.frames / max(time.perf_counter() - start, 1e-9)
                 picture = annotate(frame.image, answer, fps)
-                if save:
-                    _save(picture, save, frame)
+                if saver:
+                    saver.save(picture, frame)
                 if show and _show(picture):
                     break
     except KeyboardInterrupt:
@@ -119,13 +164,17 @@ def run(frames: Iterable[Frame], classifier: Classifier, echo: Callable[[str], N
     return summary
 
 
+def _at(index: int | None) -> str:
+    return "" if index is None else f"#{index}"
+
+
 def annotate(image: np.ndarray, answer: Answer, fps: float) -> np.ndarray:
     """The frame with the digit's box, the 28×28 input in a corner, the answer and the FPS."""
     picture = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if answer.box:
+        x, y, w, h = answer.box
+        cv2.rectangle(picture, (x, y), (x + w - 1, y + h - 1), (0, 200, 0), 2)
     if answer.digit is not None:
-        if answer.digit.box:
-            x, y, w, h = answer.digit.box
-            cv2.rectangle(picture, (x, y), (x + w, y + h), (0, 200, 0), 2)
         inset = cv2.resize((answer.digit.image * 255).astype(np.uint8), (112, 112),
                            interpolation=cv2.INTER_NEAREST)
         ih, iw = min(112, picture.shape[0]), min(112, picture.shape[1])
@@ -135,19 +184,82 @@ def annotate(image: np.ndarray, answer: Answer, fps: float) -> np.ndarray:
     return picture
 
 
-def _save(picture: np.ndarray, folder: Path, frame: Frame) -> None:
-    name = Path(frame.source).stem if frame.index is None else f"{Path(frame.source).stem}_{frame.index:06d}"
-    ok, encoded = cv2.imencode(".jpg", picture)
-    if not ok:
-        raise EdgeLstmError(f"cannot encode the annotated frame for {frame.source}")
-    atomic.write_bytes(Path(folder) / f"{name.replace(':', '_')}.jpg", encoded.tobytes())
+class Saver:
+    """Annotated frames into a new or empty folder, so no file there is one this run did not
+    write: NAME.EXT.jpg for a file (a.png and a.jpg stay apart; a second a.png from another folder
+    gets a.png-2.jpg), NAME.EXT_FRAME.jpg for a frame of a video or camera."""
+
+    def __init__(self, folder: Path):
+        try:
+            used = folder.exists() and (not folder.is_dir() or any(folder.iterdir()))
+        except OSError as e:
+            raise EdgeLstmError(f"--save {folder}: {e.strerror}") from None
+        if used:
+            raise EdgeLstmError(f"--save {folder}: give a new or empty folder, so no file is replaced")
+        self.folder = folder
+        self.names: set[str] = set()  # file names written; a stream's names are unique by frame
+
+    def save(self, picture: np.ndarray, frame: Frame) -> None:
+        path = self.folder / self._name(frame)
+        ok, encoded = cv2.imencode(".jpg", picture)
+        if not ok:
+            raise EdgeLstmError(f"cannot encode the annotated frame for {frame.source}")
+        try:
+            atomic.write_bytes(path, encoded.tobytes())
+        except OSError as e:
+            raise EdgeLstmError(f"cannot save {path}: {e.strerror}") from None
+
+    def _name(self, frame: Frame) -> str:
+        stem = Path(frame.source).name.replace(":", "_")
+        if frame.index is not None:
+            return f"{stem}_{frame.index:06d}.jpg"
+        name = f"{stem}.jpg"
+        for n in itertools.count(2):
+            if name not in self.names:
+                break
+            name = f"{stem}-{n}.jpg"
+        self.names.add(name)
+        return name
+
+
+def check_display() -> None:
+    """Fail now, in one line, where a window cannot open: OpenCV's GUI would abort the process
+    (Qt without a display), so a child process tries first."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise EdgeLstmError("--show needs a display (DISPLAY and WAYLAND_DISPLAY are not set); "
+                            "run without --show, or with --save FOLDER")
+    try:
+        probe = subprocess.run([sys.executable, "-I", "-c", WINDOW_PROBE], capture_output=True, timeout=30)
+        failed = probe.returncode != 0
+    except subprocess.TimeoutExpired:
+        failed = True
+    if failed:
+        raise EdgeLstmError("--show cannot open a window (no usable display, or an OpenCV build "
+                            "without GUI support such as opencv-python-headless); run without --show")
 
 
 def _show(picture: np.ndarray) -> bool:
     """Show the picture; True when the user pressed q or Esc."""
+    cv2.imshow(WINDOW, picture)
+    return cv2.waitKey(1) & 0xFF in (ord("q"), 27)
+
+
+def write_line(text: str, err: bool = False) -> None:
+    """Print one line; a closed or full output is a one-line error, not a traceback nor a run
+    that prints nothing and succeeds."""
+    stream, name = (sys.stderr, "standard error") if err else (sys.stdout, "standard output")
+    if stream is None:
+        raise EdgeLstmError(f"{name} is closed; nowhere to write the answers")
     try:
-        cv2.imshow(WINDOW, picture)
-        return cv2.waitKey(1) & 0xFF in (ord("q"), 27)
-    except cv2.error:
-        raise EdgeLstmError("--show needs a display and an OpenCV build with GUI support "
-                            "(opencv-python, not -headless); run headless without --show") from None
+        stream.write(text + "\n")
+        stream.flush()
+    except OSError as e:
+        _discard(stream)
+        raise EdgeLstmError(f"cannot write to {name}: {e.strerror}") from None
+
+
+def _discard(stream) -> None:
+    """Point a failed stream at /dev/null, so Python's flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)

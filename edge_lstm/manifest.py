@@ -21,6 +21,12 @@ from edge_lstm.errors import EdgeLstmError
 FILENAME = "manifest.json"
 ENV_VAR = "EDGE_LSTM_MODELS"
 SCHEMA = 1
+NUMBER = (int, float)
+# The fields edge-lstm reads, and their types: every other field is only shown to people.
+ARTIFACT_FIELDS = {"file": str, "sha256": str, "kind": str, "size_bytes": int, "images": int,
+                   "passed_on": list, "ops": list, "parity": dict}
+REQUIRED_FIELDS = ("file", "sha256")
+PARITY_FIELDS = {"passed": bool, "error": str, "images": int, "accuracy": NUMBER, "agreement": NUMBER}
 
 
 def models_dir() -> Path:
@@ -41,7 +47,54 @@ def load(folder: Path) -> dict:
         raise EdgeLstmError(f"{path}: unreadable manifest ({e})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("artifacts"), list):
         raise EdgeLstmError(f"{path}: not an edge-lstm manifest")
+    problem = _problem(manifest)
+    if problem:
+        raise EdgeLstmError(f"{path}: {problem}")
     return manifest
+
+
+def _problem(manifest: dict) -> str | None:
+    """The first field that is missing or of the wrong type, said in words; None if all are fine."""
+    recommended = manifest.get("recommended")
+    if recommended is not None and not _plain_name(recommended):
+        return "'recommended' must be the name of a file in this folder"
+    for i, artifact in enumerate(manifest["artifacts"]):
+        where = f"artifacts[{i}]"
+        if not isinstance(artifact, dict):
+            return f"{where} must be an object, not {_json_type(artifact)}"
+        where += f" ({artifact['file']})" if _plain_name(artifact.get("file")) else ""
+        missing = [key for key in REQUIRED_FIELDS if key not in artifact]
+        if missing:
+            return f"{where} has no '{missing[0]}'"
+        if not _plain_name(artifact["file"]):
+            return f"{where}: 'file' must be the name of a file in this folder"
+        bad = _mistyped(artifact, ARTIFACT_FIELDS)
+        if bad:
+            return f"{where}: {bad}"
+        for runtime, record in artifact.get("parity", {}).items():
+            bad = "must be an object" if not isinstance(record, dict) else _mistyped(record, PARITY_FIELDS)
+            if bad:
+                return f"{where}: parity.{runtime}: {bad}"
+    return None
+
+
+def _mistyped(obj: dict, fields: dict) -> str | None:
+    for key, kind in fields.items():
+        value = obj.get(key)
+        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
+            return f"'{key}' must be {_json_type(kind)}, not {_json_type(value)}"
+    return None
+
+
+def _json_type(value_or_type) -> str:
+    kind = value_or_type if isinstance(value_or_type, (type, tuple)) else type(value_or_type)
+    names = {str: "a string", int: "an integer", NUMBER: "a number", float: "a number", bool: "true or false",
+             list: "a list", dict: "an object", type(None): "null"}
+    return names.get(kind, kind.__name__ if isinstance(kind, type) else "a value")
+
+
+def _plain_name(name) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
 
 
 def save(folder: Path, manifest: dict) -> None:
@@ -65,7 +118,10 @@ def record(folder: Path, path: Path, **facts) -> dict:
 
 
 def file_facts(path: Path) -> dict:
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise EdgeLstmError(f"{path}: cannot read ({e.strerror or e})") from None
     return {"sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
 
 
@@ -82,20 +138,27 @@ def recommended_model(folder: Path | None = None) -> Path:
     return folder / name
 
 
+def sha256_matches(model: Path) -> bool | None:
+    """Whether ``model``'s sha256 is the one its folder's manifest records; None: no record."""
+    model = Path(model)
+    found = entry(load(model.parent), model.name)
+    return None if found is None else found["sha256"] == file_facts(model)["sha256"]
+
+
 def failed_parity(model: Path, runtime: str) -> str | None:
     """Why ``model`` should not run on ``runtime``: its conversion-time parity failed there.
 
     None when it passed there, or when its folder's manifest has no record of it."""
     model = Path(model)
+    if not sha256_matches(model):
+        return None
     folder = load(model.parent)
     found = entry(folder, model.name)
-    if not found or found.get("sha256") != file_facts(model)["sha256"]:
-        return None
     record = found.get("parity", {}).get(runtime)
     if not record or record.get("passed"):
         return None
-    why = record.get("error") or (f"{record['accuracy']:.1f}% accurate, {record['agreement']:.1f}% "
-                                  "agreement with Keras")
+    why = record.get("error") or (f"{record.get('accuracy', '?')}% accurate, "
+                                  f"{record.get('agreement', '?')}% agreement with Keras")
     better = folder.get("recommended")
     return (f"{model.name} failed parity on {runtime} at conversion time ({why}); "
             + (f"use {better}" if better and better != model.name else "use another model")

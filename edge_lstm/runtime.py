@@ -28,6 +28,7 @@ RUNTIMES = {  # name → (module, attribute path of its Interpreter class)
 }
 INPUT_SHAPE = (28, 28)
 CLASSES = 10
+MAX_THREADS = 64  # the runtimes crash on absurd counts (100 000 threads: SIGSEGV)
 
 
 def interpreter_class(runtime: str | None = None):
@@ -61,26 +62,36 @@ def runtime_version(name: str) -> str:
     return "?"
 
 
-class Classifier:
-    """A loaded ``.tflite`` digit classifier: ``predict(images) → probabilities``."""
+def model_file(model: str | Path) -> Path:
+    """``model`` as a Path, if it is a file."""
+    path = Path(model)
+    if not path.is_file():
+        raise EdgeLstmError(f"model not found: {path}")
+    return path
 
-    def __init__(self, model: str | Path, runtime: str | None = None, threads: int | None = None):
-        path = Path(model)
-        if not path.is_file():
-            raise EdgeLstmError(f"model not found: {path}")
+
+class Classifier:
+    """A loaded ``.tflite`` digit classifier: ``predict(images) → probabilities``.
+
+    It loads the model in this process: a damaged model can crash the runtime, so a model nobody
+    vouched for goes through :func:`edge_lstm.probe.load` first. ``quiet`` drops the runtime's
+    ``INFO:`` lines while loading; the probe turns it off so that a crash report stays visible."""
+
+    def __init__(self, model: str | Path, runtime: str | None = None, threads: int | None = None,
+                 quiet: bool = True):
+        path = model_file(model)
+        if threads is not None and not 1 <= threads <= MAX_THREADS:
+            raise EdgeLstmError(f"threads must be between 1 and {MAX_THREADS}, got {threads}")
         self.path = path
         self.runtime, interpreter = interpreter_class(runtime)
         try:
-            with warnings.catch_warnings(), _quiet_native_info():
+            with warnings.catch_warnings(), (_quiet_native_info() if quiet else contextlib.nullcontext()):
                 warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it is deprecated
                 self._interpreter = interpreter(model_path=str(path), num_threads=threads)
                 self._interpreter.allocate_tensors()
+                self._in, self._out = self._check_signature()
         except (ValueError, RuntimeError) as e:
             raise EdgeLstmError(self._explain_load_error(e)) from None
-        (self._in,) = self._interpreter.get_input_details()
-        outputs = self._interpreter.get_output_details()
-        self._check_signature(self._in, outputs)
-        self._out = outputs[0]
         self.input_dtype = np.dtype(self._in["dtype"]).name
 
     def predict(self, images: np.ndarray) -> np.ndarray:
@@ -93,7 +104,7 @@ class Classifier:
         probs = np.empty((len(batch), CLASSES), dtype=np.float32)
         for i, image in enumerate(_quantize(batch, self._in)):
             self._interpreter.set_tensor(self._in["index"], image[None])
-            self._interpreter.invoke()
+            self.invoke()
             probs[i] = _dequantize(self._interpreter.get_tensor(self._out["index"])[0], self._out)
         return probs[0] if single else probs
 
@@ -104,19 +115,32 @@ class Classifier:
 
     def invoke(self) -> None:
         """Run the model once on the input already set (a benchmark's bare interpreter cost)."""
-        self._interpreter.invoke()
+        try:
+            self._interpreter.invoke()
+        except (RuntimeError, ValueError) as e:
+            raise EdgeLstmError(f"{self.path}: {self.runtime} failed running this model "
+                                f"({_first_line(e)})") from None
 
-    def _check_signature(self, inp: dict, outputs: list[dict]) -> None:
-        shape = tuple(int(d) for d in inp["shape"])
-        if shape[1:] != INPUT_SHAPE or len(outputs) != 1 or int(outputs[0]["shape"][-1]) != CLASSES:
-            raise EdgeLstmError(
-                f"{self.path}: model takes {list(shape)} and gives "
-                f"{[list(o['shape']) for o in outputs]}; expected [1, 28, 28] → [1, 10]")
-        if shape[0] != 1:
-            self._interpreter.resize_tensor_input(inp["index"], [1, *INPUT_SHAPE])
+    def _check_signature(self) -> tuple[dict, dict]:
+        """The one input and one output, checked to be a (1, 28, 28) → (1, 10) classifier's."""
+        inputs = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        shapes = [tuple(int(d) for d in t["shape"]) for t in (*inputs, *outputs)]
+        if len(inputs) != 1 or len(outputs) != 1 or shapes[0][1:] != INPUT_SHAPE \
+                or shapes[1][-1:] != (CLASSES,):
+            raise EdgeLstmError(f"{self.path}: model takes {shapes[:len(inputs)]} and gives "
+                                f"{shapes[len(inputs):]}; expected [1, 28, 28] → [1, 10]")
+        if shapes[0][0] != 1:
+            self._interpreter.resize_tensor_input(inputs[0]["index"], [1, *INPUT_SHAPE])
             self._interpreter.allocate_tensors()
-        if np.dtype(inp["dtype"]) not in (np.float32, np.int8, np.uint8, np.int16):
-            raise EdgeLstmError(f"{self.path}: unsupported input type {np.dtype(inp['dtype'])}")
+        if np.dtype(inputs[0]["dtype"]) not in (np.float32, np.int8, np.uint8, np.int16):
+            raise EdgeLstmError(f"{self.path}: unsupported input type {np.dtype(inputs[0]['dtype'])}")
+        for tensor in (inputs[0], outputs[0]):
+            scale = tensor["quantization"][0]
+            if np.dtype(tensor["dtype"]) != np.float32 and not (np.isfinite(scale) and scale > 0):
+                raise EdgeLstmError(f"{self.path}: tensor {tensor['name']} has no usable "
+                                    f"quantization scale ({scale})")
+        return inputs[0], outputs[0]
 
     def _explain_load_error(self, error: Exception) -> str:
         from edge_lstm import tflite_model
@@ -126,14 +150,22 @@ class Classifier:
         if reasons:
             return (f"{self.path}: {self.runtime} {runtime_version(self.runtime)} cannot run this "
                     f"model: {'; '.join(reasons)}")
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return f"{self.path}: {self.runtime} cannot load this model ({first_line})"
+        return f"{self.path}: {self.runtime} cannot load this model ({_first_line(error)})"
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextlib.contextmanager
 def _quiet_native_info():
     """Drop the runtime's native ``INFO:`` lines (e.g. "Created TensorFlow Lite XNNPACK delegate")
-    written to stderr while a model loads; pass every other line through."""
+    written to stderr while a model loads; pass every other line through.
+
+    The lines are held until the load ends, so a crash during it would lose its report: only
+    models known to load come here (recorded in a manifest, or probed in a child that loads
+    without this filter and whose stderr the parent reports)."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -1,16 +1,20 @@
 """Where frames come from: image files, folders and globs, a video file, or a camera.
 
 Each source yields :class:`Frame` objects; an input that cannot be read yields a Frame with an
-``error`` instead of an image, so a run reports it and goes on with the next input.
+``error`` instead of an image, so a run reports it and goes on with the next input. Only regular
+files are opened, without blocking: a FIFO or a device named as an image is reported, not waited on.
 """
 
 from __future__ import annotations
 
 import glob
+import itertools
+import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -20,6 +24,9 @@ from edge_lstm.errors import EdgeLstmError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 CAMERA_RETRIES = 5
+MAX_FILE_BYTES = 200 * 2**20    # an image file larger than this is refused unread
+MAX_INPUTS = 100_000            # per folder or glob: more is a mistyped pattern, not a run
+MAX_BAD_FRAMES = 25             # unreadable video frames in a row before the rest counts as lost
 
 
 @dataclass
@@ -30,30 +37,54 @@ class Frame:
     error: str | None = None
 
 
-def expand_paths(patterns: list[str]) -> list[Path]:
-    """Files, folders (their images, sorted) and globs → image paths, in the order given."""
-    paths: list[Path] = []
-    for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            paths += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        elif path.exists():
-            paths.append(path)
-        else:
-            matches = sorted(glob.glob(pattern, recursive=True))
-            if not matches:
-                raise EdgeLstmError(f"no such file, folder or glob match: {pattern}")
-            paths += [Path(m) for m in matches if Path(m).is_file()]
-    return paths
+def expand_paths(patterns: list[str]) -> list[Path | Frame]:
+    """Files, folders (their images, sorted) and globs → image paths, in the order given; a folder
+    without images is an error Frame. A pattern that names nothing fails now, not later."""
+    return [found for pattern in patterns for found in _expand(pattern)]
+
+
+def _expand(pattern: str) -> list[Path | Frame]:
+    path = Path(pattern)
+    if path.is_dir():
+        try:
+            images = _capped(pattern, (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+        except OSError as e:
+            return [Frame(pattern, None, error=f"cannot list this folder: {e.strerror}")]
+        return images or [Frame(pattern, None, error="no images in this folder (looked for "
+                                f"{', '.join(sorted(IMAGE_SUFFIXES))})")]
+    if os.path.lexists(path):  # a file, a FIFO, a broken symlink…: read_image says what it is
+        return [path]
+    matches = _capped(pattern, _glob(pattern)) if glob.has_magic(pattern) else []
+    if not matches:
+        raise EdgeLstmError(f"no such file, folder or glob match: {pattern}")
+    return matches
+
+
+def _capped(pattern: str, paths: Iterable[Path]) -> list[Path]:
+    found = list(itertools.islice(paths, MAX_INPUTS + 1))
+    if len(found) > MAX_INPUTS:
+        raise EdgeLstmError(f"{pattern} names more than {MAX_INPUTS} inputs; narrow it or split the run")
+    return sorted(found)
+
+
+def _glob(pattern: str) -> Iterator[Path]:
+    """The pattern's matches. Unlike glob.glob, ``**`` does not descend into symlinked folders,
+    so a link to ``.`` cannot make it loop."""
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    try:
+        yield from Path(*parts[:first]).glob(str(Path(*parts[first:])))
+    except ValueError as e:  # e.g. '**' inside a name
+        raise EdgeLstmError(f"bad glob {pattern}: {e}") from None
 
 
 def read_image(path: Path) -> Frame:
-    """Decode one image file with OpenCV; unreadable files become a Frame with an error."""
+    """Decode one image file with OpenCV; anything else becomes a Frame with an error."""
     source = str(path)
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as e:
-        return Frame(source, None, error=f"cannot read: {e.strerror}")
+        data = _read_file(path)
+    except EdgeLstmError as e:
+        return Frame(source, None, error=str(e))
     if data.size == 0:
         return Frame(source, None, error="empty file")
     try:
@@ -66,19 +97,43 @@ def read_image(path: Path) -> Frame:
     return Frame(source, None, image=image)
 
 
+def _read_file(path: Path) -> np.ndarray:
+    """The bytes of a regular file of at most MAX_FILE_BYTES."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once instead of blocking
+    except OSError as e:
+        broken = " (broken symlink)" if os.path.islink(path) else ""
+        raise EdgeLstmError(f"cannot open: {e.strerror}{broken}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EdgeLstmError("a folder, not an image file" if stat.S_ISDIR(info.st_mode)
+                                else "not a regular file (a FIFO, socket or device)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise EdgeLstmError(f"{info.st_size / 2**20:.0f} MB is over the "
+                                f"{MAX_FILE_BYTES // 2**20} MB limit for one image")
+        with open(fd, "rb", closefd=False) as file:
+            return np.frombuffer(file.read(), np.uint8)
+    except OSError as e:
+        raise EdgeLstmError(f"cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
 def files(patterns: list[str]) -> Iterator[Frame]:
-    """The images named by ``patterns``; a pattern that matches nothing fails now, not later."""
-    return (read_image(path) for path in expand_paths(patterns))
+    """The images named by ``patterns``, each read when the run gets to it."""
+    return (found if isinstance(found, Frame) else read_image(found) for found in expand_paths(patterns))
 
 
 def video(path: Path, every: int = 1) -> Iterator[Frame]:
     """Every ``every``-th frame of a video file, until it ends. Opens the file now."""
-    if not Path(path).is_file():
-        raise EdgeLstmError(f"video not found: {path}")
+    path = Path(path)
+    if not path.is_file():
+        raise EdgeLstmError(f"{path}: not a regular file" if path.exists() else f"video not found: {path}")
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise EdgeLstmError(f"{path}: OpenCV cannot open this video (unsupported format or corrupt file)")
-    return _stream(capture, str(path), every, retries=0)
+    return _released(capture, _video_frames(capture, str(path), every))
 
 
 def camera(index: int, width: int | None = None, height: int | None = None, fps: float | None = None,
@@ -94,26 +149,55 @@ def camera(index: int, width: int | None = None, height: int | None = None, fps:
                         (cv2.CAP_PROP_FPS, fps)):
         if value:
             capture.set(prop, value)
-    return _stream(capture, f"camera:{index}", every, retries=CAMERA_RETRIES)
+    return _released(capture, _camera_frames(capture, f"camera:{index}", every))
 
 
-def _stream(capture: cv2.VideoCapture, source: str, every: int, retries: int) -> Iterator[Frame]:
-    """Read frames until the stream ends; a live camera gets ``retries`` tries per frame."""
-    index = 0
+def _released(capture: cv2.VideoCapture, frames: Iterator[Frame]) -> Iterator[Frame]:
     try:
-        while True:
-            ok, image = capture.read()
-            failures = 0
-            while not ok and failures < retries:
-                failures += 1
-                time.sleep(0.05 * failures)
-                ok, image = capture.read()
-            if not ok:
-                if retries:
-                    raise EdgeLstmError(f"{source}: no frame after {retries} retries (camera unplugged or busy?)")
-                return
-            if index % every == 0:
-                yield Frame(source, index, image=image)
-            index += 1
+        yield from frames
     finally:
         capture.release()
+
+
+def _video_frames(capture: cv2.VideoCapture, source: str, every: int) -> Iterator[Frame]:
+    """Read to the end the container announces: a frame that fails to decode is reported and
+    reading goes on after it; frames that never decode again up to the end are reported once."""
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 when the container does not say
+    index, failed = 0, []  # failed: unreadable frames since the last good one
+    while True:
+        ok, image = capture.read()
+        if not ok and (index >= total or len(failed) >= MAX_BAD_FRAMES):
+            break
+        if not ok:
+            failed.append(index)
+        else:
+            yield from (Frame(source, i, error="cannot decode this frame (corrupt)")
+                        for i in failed if i % every == 0)
+            failed = []
+            if index % every == 0:
+                yield Frame(source, index, image=image)
+        index += 1
+    if failed:
+        yield Frame(source, failed[0], error=f"no readable frame from here on, of the {total} the "
+                    "video announces (truncated or corrupt)")
+    elif index == 0:
+        yield Frame(source, None, error="no readable frame (empty or corrupt video)")
+
+
+def _camera_frames(capture: cv2.VideoCapture, source: str, every: int) -> Iterator[Frame]:
+    """Read until the camera stops answering; each frame gets CAMERA_RETRIES tries."""
+    index = 0
+    while True:
+        ok, image = capture.read()
+        failures = 0
+        while not ok and failures < CAMERA_RETRIES:
+            failures += 1
+            time.sleep(0.05 * failures)
+            ok, image = capture.read()
+        if not ok:
+            yield Frame(source, index, error=f"no frame after {CAMERA_RETRIES} retries "
+                        "(camera unplugged or busy?)")
+            return
+        if index % every == 0:
+            yield Frame(source, index, image=image)
+        index += 1

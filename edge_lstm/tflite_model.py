@@ -525,5 +525,5 @@ def unsupported_ops(info: ModelInfo, runtime: str) -> list[str]:
             reasons.append(f"{op.name} version {op.version} ({label} runs up to version {top})")
         elif op.version < mins.get(op.name, 1):
             reasons.append(f"{op.name} version {op.version} ({label} runs versions "
-                           f"{mins[op.name]} to {top})")
+                           f"{mins.get(op.name, 1)} to {top})")
     return reasons

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_lstm import manifest, parity, tflite_model
+from edge_lstm import child, manifest, parity, tflite_model
 from edge_lstm.data import normalize
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.predict import predict
@@ -30,7 +30,7 @@ class RuntimeSpec:
         name, _, python = text.partition("=")
         if name not in RUNTIMES:
             raise EdgeLstmError(f"unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}")
-        return cls(name, python or None)
+        return cls(name, child.executable(python) if python else None)
 
 
 @dataclass
@@ -72,7 +72,7 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
         entry, notice = _recorded(model) if recorded else (None, None)
         for spec in runtimes:
             result = Result(str(model), spec.name or "auto", info.size_bytes, ops, notice=notice)
-            if entry is not None and entry["sha256"] != manifest.file_facts(model)["sha256"]:
+            if entry is not None and not manifest.sha256_matches(model):
                 result.checks.append(parity.Check("file matches its manifest sha256", None,
                                                   entry["sha256"][:12], False))
             refusals = tflite_model.unsupported_ops(info, spec.name) if spec.name else []
@@ -111,4 +111,4 @@ def _recorded_accuracy(entry: dict | None, runtime: str, images: int) -> float |
     record = by_runtime.get(runtime) or next(iter(by_runtime.values()), None)
     if not record or record.get("images") != images:
         return None
-    return record["accuracy"]
+    return record.get("accuracy")
