@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import typer
 
 from edge_lstm import atomic, child
 from edge_lstm.errors import EdgeLstmError
@@ -26,9 +27,15 @@ from edge_lstm.errors import EdgeLstmError
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
 
 
+PREFERENCES = ("speed", "size")
+DEVICE_RUNTIMES = ("ai-edge-litert", "tflite-runtime")
+SAME_SPEED = 1.10  # latencies within 10% are measurement noise: the smaller file wins
+
+
 @dataclass
 class Outcome:
     mode: str
+    form: str
     path: Path | None = None
     error: str | None = None
 
@@ -56,39 +63,97 @@ def staging(out_dir: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, int8_io: bool,
+        runtimes: list[str] | None, forms: list[str] | None, prefer: str, force: bool,
+        echo=None) -> int:
+    """``edge-lstm convert``: convert, check parity on every runtime, keep and record the best
+    form of each mode. Returns the exit code: 1 if some mode has no model to ship."""
+    from converters.model import load as load_keras
+    from converters.reference import keras_reference
+    from edge_lstm import report
+    from edge_lstm.data import load_mnist, load_test_split
+    from edge_lstm.verify import RuntimeSpec, run as check
+
+    echo = echo or typer.echo
+    modes = _modes(quant)
+    for mode in modes:
+        atomic.check_writable(output_path(model, out, mode), force)
+    load_keras(model)  # a clear error now for a file that is not a suitable Keras model
+    calibration = None
+    if {"int8", "int16x8"} & set(modes):
+        calibration = calibration_images(load_mnist(data).train.x, samples)
+    specs = [RuntimeSpec.parse(r) for r in runtimes] if runtimes else runtime_matrix()
+    with staging(out) as staged:
+        outcomes = convert_all(model, modes, staged, calibration, int8_io, _forms(forms), echo)
+        echo("checking parity against the Keras model…")
+        test = load_test_split()
+        reference = keras_reference(model, test)
+        results = check([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
+        echo(report.table(results, reference.source))
+        failures, warnings = record(out, model, outcomes, results, reference, prefer)
+    for line in [f"warning: {w}" for w in warnings] + [f"FAILED {f}" for f in failures]:
+        echo(line, err=True)
+    echo(f"recorded in {Path(out) / 'manifest.json'}")
+    return 1 if failures else 0
+
+
+def _modes(quant: str) -> list[str]:
+    modes = [m.strip() for m in quant.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise EdgeLstmError(f"unknown --quant mode(s) {', '.join(unknown) or '(none)'}; "
+                            f"choose from {', '.join(MODES)}")
+    return modes
+
+
+def _forms(pins: list[str] | None) -> dict[str, str]:
+    """``MODE=FORM`` pins, checked."""
+    from converters.export import FORMS
+
+    forms = dict(pin.partition("=")[::2] for pin in pins or [])
+    for mode, form in forms.items():
+        if mode not in MODES or form not in FORMS:
+            raise EdgeLstmError(f"--form takes MODE=FORM with a mode in {', '.join(MODES)} and a "
+                                f"form in {', '.join(FORMS)}; got {mode}={form}")
+    return forms
+
+
 def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
-                int8_io: bool = False, forms: dict[str, str] | None = None, echo=print) -> list[Outcome]:
-    """Convert ``model`` to each mode in a child process; never raises for one mode's failure.
-    ``forms`` overrides the graph form of some modes (see ``converters.export``)."""
+                int8_io: bool = False, forms: dict[str, str] | None = None, echo=typer.echo) -> list[Outcome]:
+    """Convert ``model`` to each candidate form of each mode, each in a child process; never
+    raises for one conversion's failure. ``forms`` pins the graph form of some modes."""
+    from converters.export import CANDIDATE_FORMS
+
+    jobs = [(mode, form) for mode in modes for form in
+            ([forms[mode]] if forms and mode in forms else CANDIDATE_FORMS[mode])]
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         calib_path = Path(tmp) / "calibration.npy"
         if calibration is not None:
             np.save(calib_path, calibration)
-        for i, mode in enumerate(modes, 1):
-            echo(f"[{i}/{len(modes)}] {mode}: converting…")
-            target = output_path(model, out_dir, mode)
-            outcome = _run_child(model, mode, target, calib_path if calibration is not None else None,
-                                 int8_io, (forms or {}).get(mode))
-            echo(f"[{i}/{len(modes)}] {mode}: " + (f"converted ({target.stat().st_size / 1024:.1f} KB)"
-                                                   if outcome.path else f"FAILED: {outcome.error}"))
+        for i, (mode, form) in enumerate(jobs, 1):
+            target = Path(out_dir) / f"{Path(model).stem}_{mode}.{form}.tflite"
+            outcome = _run_child(model, mode, form, target,
+                                 calib_path if calibration is not None else None, int8_io)
+            echo(f"[{i}/{len(jobs)}] {mode} ({form}): " + (
+                f"{target.stat().st_size / 1024:.1f} KB" if outcome.path else f"FAILED: {outcome.error}"))
             outcomes.append(outcome)
     return outcomes
 
 
-def _run_child(model: Path, mode: str, target: Path, calibration: Path | None, int8_io: bool,
-               form: str | None) -> Outcome:
-    args = [Path(model), mode, Path(target)] + (["--form", form] if form else []) \
+def _run_child(model: Path, mode: str, form: str, target: Path, calibration: Path | None,
+               int8_io: bool) -> Outcome:
+    args = [Path(model), mode, Path(target), "--form", form] \
         + (["--calibration", Path(calibration)] if calibration is not None else []) \
         + (["--int8-io"] if int8_io else [])
     try:
         child.run("converters.convert", *args)
     except child.ChildFailed as e:
         if e.signal:
-            return Outcome(mode, error=f"the TFLite converter crashed ({e.signal}) on this graph "
-                           "form; no model written (see docs/conversion.md)")
-        return Outcome(mode, error=str(e))
-    return Outcome(mode, path=target)
+            return Outcome(mode, form, error=f"the TFLite converter crashed ({e.signal}) on the "
+                           f"{form} form; no model written (see docs/conversion.md)")
+        return Outcome(mode, form, error=str(e))
+    return Outcome(mode, form, path=target)
 
 
 def _child_main() -> None:
@@ -133,40 +198,74 @@ def runtime_matrix() -> list:
 
 
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,
-           reference) -> tuple[list[str], list[str]]:
-    """Move the staged models that pass on some runtime into ``out_dir`` and record them and the
-    Keras predictions in its manifest; pick the recommended device model. A model that fails on
-    every runtime is not kept: the previous file of that name, if any, and its record stay.
+           reference, prefer: str = "speed") -> tuple[list[str], list[str]]:
+    """Keep, for each mode, the best staged form (:func:`_best`) that passes on some runtime: move
+    it into ``out_dir`` and record it, with the Keras predictions, in its manifest; pick the
+    recommended device model. A mode with no passing form keeps its previous file and record.
 
-    Returns ``(failures, warnings)``: modes with no model to ship, and models that fail on some
-    runtime (recorded: the manifest lists the runtimes each model passed on)."""
+    Returns ``(failures, warnings)``: modes with no model to ship, and kept models that fail on
+    some runtime (recorded: the manifest lists the runtimes each model passed on)."""
     from edge_lstm import manifest
 
-    failures = [f"{o.mode}: {o.error}" for o in outcomes if o.error]
-    warnings: list[str] = []
+    failures, warnings = [], []
     predictions = Path(out_dir) / f"{keras_model.stem}.predictions.npz"
     reference.save(predictions)
     manifest.record(out_dir, predictions, kind="predictions", model=keras_model.name,
                     images=len(reference), keras_accuracy=round(100 * float(
                         np.mean(reference.probs.argmax(1) == reference.labels)), 3))
-    for outcome in (o for o in outcomes if o.path):
-        mine = [r for r in results if Path(r.model) == outcome.path]
-        passed_on = [r.runtime.split()[0] for r in mine if r.passed]
-        final = Path(out_dir) / outcome.path.name
-        if not passed_on:
+    for mode in dict.fromkeys(o.mode for o in outcomes):
+        tried = [o for o in outcomes if o.mode == mode]
+        best, mine = _best(tried, results, prefer)
+        final = output_path(keras_model, out_dir, mode)
+        if best is None:
             kept = "; the previous one is kept" if final.exists() else ""
-            failures.append(f"{outcome.mode}: failed parity on every runtime; not kept{kept}")
+            reasons = [f"{o.form}: {o.error or 'failed parity on every runtime'}" for o in tried]
+            failures.append(f"{mode}: no form passed ({'; '.join(reasons)}){kept}")
             continue
         warnings += [f"{final.name} is not for {r.runtime}: {r.error or 'it fails parity there'}"
                      for r in mine if not r.passed]
-        os.replace(outcome.path, final)
-        manifest.record(
-            out_dir, final, kind="tflite", quant=outcome.mode, source=keras_model.name,
-            ops=mine[0].ops, passed_on=passed_on,
-            parity={r.runtime.split()[0]: _parity_record(r) for r in mine},
-        )
-    _recommend(out_dir)
+        os.replace(best.path, final)
+        manifest.record(out_dir, final, kind="tflite", quant=mode, form=best.form,
+                        source=keras_model.name, ops=mine[0].ops, passed_on=_passed_on(mine),
+                        parity={r.runtime.split()[0]: _parity_record(r) for r in mine})
+    _recommend(out_dir, prefer)
     return failures, warnings
+
+
+def _best(tried: list[Outcome], results: list, prefer: str):
+    """The form that passes on the most runtimes, then the best by :func:`_choose`; and its
+    results."""
+    candidates = []
+    for outcome in (o for o in tried if o.path):
+        mine = [r for r in results if Path(r.model) == outcome.path]
+        if _passed_on(mine):
+            candidates.append((outcome, mine))
+    if not candidates:
+        return None, []
+    most = max(len(_passed_on(mine)) for _, mine in candidates)
+    return _choose([c for c in candidates if len(_passed_on(c[1])) == most], prefer,
+                   latency=lambda c: _slowest(_passed_on(c[1]), {r.runtime.split()[0]: r.latency_us
+                                                                 for r in c[1]}),
+                   size=lambda c: c[0].path.stat().st_size)
+
+
+def _choose(items: list, prefer: str, latency, size):
+    """The fastest item (latencies within :data:`SAME_SPEED` count as equal, and the smaller file
+    wins among them), or with ``prefer="size"`` the smallest."""
+    if prefer == "size":
+        return min(items, key=size)
+    fastest = min(latency(item) for item in items)
+    return min((item for item in items if latency(item) <= fastest * SAME_SPEED), key=size)
+
+
+def _slowest(passed_on: list[str], latencies: dict) -> float:
+    """The latency on the slowest device runtime the model passed on (else any runtime)."""
+    device = [latencies[n] for n in passed_on if n in DEVICE_RUNTIMES and latencies.get(n)]
+    return max(device or [latencies[n] for n in passed_on if latencies.get(n)] or [float("inf")])
+
+
+def _passed_on(results: list) -> list[str]:
+    return [r.runtime.split()[0] for r in results if r.passed]
 
 
 def _parity_record(result) -> dict:
@@ -176,19 +275,27 @@ def _parity_record(result) -> dict:
     return {"version": result.runtime.partition(" ")[2], "passed": result.passed, "images": m.images,
             "accuracy": m.accuracy, "drop_pp": m.drop_pp, "agreement": m.agreement,
             "max_abs_dprob": m.max_abs_dprob, "mean_abs_dprob": m.mean_abs_dprob,
-            "us_per_image": result.us_per_image}
+            "latency_us": result.latency_us}
 
 
-def _recommend(out_dir: Path) -> None:
-    """The smallest model that passed on ai-edge-litert and tflite-runtime (else on the most runtimes)."""
+def _recommend(out_dir: Path, prefer: str) -> None:
+    """Among the models that passed on the most device runtimes: the fastest on its slower device
+    runtime, or with ``prefer="size"`` the smallest (:func:`_choose`)."""
     from edge_lstm import manifest
 
     current = manifest.load(out_dir)
-    models = [a for a in current["artifacts"] if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
+    models = [a for a in current["artifacts"]
+              if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
     if not models:
         return
-    both = [a for a in models if {"ai-edge-litert", "tflite-runtime"} <= set(a.get("passed_on", []))]
-    best = (min(both, key=lambda a: a.get("size_bytes", 0)) if both
-            else min(models, key=lambda a: (-len(a.get("passed_on", [])), a.get("size_bytes", 0))))
-    current["recommended"] = best["file"]
+
+    def devices(entry):
+        return len(set(DEVICE_RUNTIMES) & set(entry.get("passed_on", [])))
+
+    most = max(map(devices, models))
+    best = _choose([a for a in models if devices(a) == most], prefer,
+                   latency=lambda a: _slowest(a.get("passed_on", []), {
+                       name: record.get("latency_us") for name, record in a.get("parity", {}).items()}),
+                   size=lambda a: a.get("size_bytes", 0))
+    current["recommended"], current["prefer"] = best["file"], prefer
     manifest.save(out_dir, current)

@@ -1,94 +1,50 @@
-"""Convert a small Keras-3 LSTM classifier to TensorFlow Lite.
+"""Convert a small Keras-3 LSTM classifier to TensorFlow Lite: :func:`to_tflite`.
 
-Supported model shape
----------------------
-A ``keras.Sequential`` whose layers are any number of ``Dense`` layers, then
-exactly one ``LSTM`` (``return_sequences=False``, ``tanh``/``sigmoid``
-activations, bias on, no dropout at inference, not ``go_backwards``), then any
-number of ``Dense`` layers -- e.g. the edge-lstm MNIST model
-``Input((28, 28)) -> Dense(28) -> LSTM(28) -> Dense(10, softmax)``.
+Supported model shape: a ``keras.Sequential`` of any number of ``Dense`` layers, exactly one
+``LSTM`` (``return_sequences=False``, ``tanh``/``sigmoid``, bias on, not ``go_backwards``), then
+any number of ``Dense`` layers -- e.g. ``Input((28, 28)) → Dense(28) → LSTM(28) → Dense(10)``.
 
-Public entry point: :func:`to_tflite`.
+TensorFlow 2.21 cannot convert the Keras-3 LSTM as-is (*TensorListReserve requires element_shape
+static*), so the LSTM is rebuilt in one of several graph forms, one module each:
 
-Graph forms
------------
-TensorFlow 2.21 cannot convert the Keras-3 LSTM as-is
-(``TFLiteConverter.from_keras_model`` fails with *TensorListReserve requires
-element_shape static*).  Four graph forms are built here, all with a fixed
-batch size of 1, and each mode uses the one that works best for it
-(:data:`DEFAULT_FORM`):
+=============== ============================================================= ==================
+form            what it is                                                    module
+=============== ============================================================= ==================
+``lean``        unrolled, input projection hoisted, stateless, any batch      ``converters.lean``
+``fused_reset`` one UNIDIRECTIONAL_SEQUENCE_LSTM op, self-resetting: smallest ``converters.fused``
+``fused``       the same op, stateful (needs ``reset_all_variables()``)       ``converters.fused``
+``loop``        Keras' graph: a WHILE loop                                    ``converters.graph``
+``unrolled``    Keras' graph with ``unroll=True``                             ``converters.graph``
+=============== ============================================================= ==================
 
-``fused``  (not a default; ``form="fused"``)
-    The LSTM is written as a ``tf.function`` carrying the same
-    ``api_implements="lstm_<uuid>"`` attributes that legacy tf.keras puts on
-    its LSTM.  The converter's *prepare-composite-functions* pass replaces it
-    by one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op.  Full-integer quantization of
-    that op is supported (int8 weights and activations, 16-bit cell state),
-    and the int8 file is ~14 KB.
-
-    !! This model is STATEFUL.  The op's h/c states are TFLite *variable
-    tensors*: the final state of one ``invoke()`` is the initial state of the
-    next one.  Callers MUST call ``interpreter.reset_all_variables()`` before
-    every ``invoke()`` (each image is an independent sequence); without it
-    accuracy falls to ~38 %.  This -- not a weight-order bug -- is why the
-    tf_keras fused model looked "wrong in every interpreter".
-
-``fused_reset``  (default for ``int8``)
-    The ``fused`` form made self-resetting: one extra "reset" time step is put
-    in front of the sequence, on ``k`` extra input channels that are zero on
-    the real steps.  Their kernel rows drive the input and forget gates far
-    negative (each weight no larger than the kernel's existing max |w|, the
-    reset value no larger than the calibrated LSTM-input range, so the int8
-    scales are unchanged), hence after that step c = f*c_prev + i*g ~ 0 and
-    h ~ 0 whatever state the previous invoke() left.  The real steps then run
-    from a zero state, so ``reset_all_variables()`` is not needed (still
-    harmless).  Cost: one time step, k*4*units extra weights (k = 9, +1.6 KB
-    for the MNIST model), PAD + CONCATENATION ops.  int8: 15.4 KB, 99.75 %
-    top-1 agreement with Keras.
-
-``loop``   (used for ``float32``, ``float16``, ``dynamic``)
-    Keras' own LSTM exported at batch 1; the converter lowers it to a
-    ``WHILE`` loop.  Stateless and correct for float / float16 / dynamic-range,
-    but full-integer calibration of this form crashes the converter (segfault).
-
-``unrolled`` (used for ``int16x8``)
-    The LSTM re-built with ``unroll=True`` (same weights): 28 copies of the
-    cell.  Every mode converts, but the file is large (~140 KB in int8).  The
-    16x8 quantizer does not support the fused LSTM op, so ``int16x8`` uses it.
-
-Any mode can be forced onto another form with the ``form=`` keyword (useful
-for experiments; e.g. ``form="fused"`` for float32 gives a 33 KB stateful
-model).  Note: "dynamic" on the fused forms quantizes nothing (the converter
-skips weight tensors under 1024 elements and the fused op keeps separate
-units x features gate matrices), which is why "dynamic" uses the loop form.
-
-Runtime notes (see docs/conversion.md): tflite-runtime 2.14 refuses the
-"dynamic" model (FULLY_CONNECTED v12) and mis-answers the "int16x8" model;
-float32, float16 and int8 run correctly there.
+``convert`` tries the :data:`CANDIDATE_FORMS` of each mode and keeps the fastest (or, with
+``--prefer size``, the smallest) that passes parity. Measured trade-offs and the forms that fail
+are in docs/conversion.md and docs/performance.md.
 """
 from __future__ import annotations
 
 import sys
 import tempfile
-import uuid
 from typing import Callable, Iterable
 
 import numpy as np
 
-from converters import lean
+from converters import fused, lean
+from converters.graph import Spec, save_keras
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-FORMS = ("fused_reset", "fused", "loop", "unrolled", "lean")
+FORMS = ("lean", "fused_reset", "fused", "loop", "unrolled")
 
-#: Graph form used for each mode when ``form`` is not given.
-DEFAULT_FORM = {
-    "float32": "loop",
-    "float16": "loop",
-    "dynamic": "loop",
-    "int8": "fused_reset",
-    "int16x8": "unrolled",
+#: Forms ``convert`` tries for each mode; the first is :func:`to_tflite`'s default. "dynamic" on
+#: the fused forms quantizes nothing (the weight tensors are under the converter's 1024-element
+#: threshold), and the 16x8 quantizer does not support the fused op.
+CANDIDATE_FORMS = {
+    "float32": ("lean", "loop"),
+    "float16": ("lean", "loop"),
+    "dynamic": ("lean", "loop"),
+    "int8": ("lean", "fused_reset"),
+    "int16x8": ("lean", "unrolled"),
 }
-
 
 
 class ConversionError(RuntimeError):
@@ -99,8 +55,7 @@ class ConversionError(RuntimeError):
 # public API
 # --------------------------------------------------------------------------
 def to_tflite(model, mode: str, calibration: np.ndarray | None,
-              int8_io: bool = False, *, form: str | None = None,
-              per_channel: bool = True) -> bytes:
+              int8_io: bool = False, *, form: str | None = None) -> bytes:
     """Convert ``model`` to a TFLite flatbuffer and return its bytes.
 
     Args:
@@ -110,8 +65,7 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
         ``"float32"`` -- plain float model;
         ``"float16"`` -- float16 weights, float compute;
         ``"dynamic"`` -- dynamic-range: int8 weights, float activations;
-        ``"int8"``    -- full-integer: int8 weights and activations (fused
-                         LSTM op, self-resetting ``fused_reset`` form);
+        ``"int8"``    -- full-integer: int8 weights and activations;
         ``"int16x8"`` -- full-integer, 16-bit activations and 8-bit weights.
       calibration: representative inputs, shape ``(N, T, F)`` float32, already
         preprocessed exactly like inference inputs (``image / 255.0``; see
@@ -122,13 +76,7 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
         for ``int16x8``) instead of float32.  Read the input/output
         ``quantization`` (scale, zero_point) from the interpreter to
         (de)quantize.  Not allowed for the float modes.
-      form: override the graph form (``"fused_reset"``, ``"fused"``,
-        ``"loop"`` or ``"unrolled"``); by default :data:`DEFAULT_FORM` is used.
-      per_channel: quantize weights per output channel (default).  Set False
-        for per-tensor scales: needed for the ``dynamic`` model to load on
-        tflite-runtime <= 2.14, which lacks FULLY_CONNECTED v12 (per-channel
-        hybrid); per-tensor gives FULLY_CONNECTED v9 at a small accuracy cost
-        (MNIST: 99.70 % vs 99.87 % agreement).  No effect on float32/float16.
+      form: one of :data:`FORMS`; by default the mode's first candidate form.
 
     Returns:
       The ``.tflite`` file contents.
@@ -142,7 +90,7 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
 
     if mode not in MODES:
         raise ConversionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    form = form or DEFAULT_FORM[mode]
+    form = form or CANDIDATE_FORMS[mode][0]
     if form not in FORMS:
         raise ConversionError(f"unknown graph form {form!r}; choose one of {', '.join(FORMS)}")
     if int8_io and mode not in ("int8", "int16x8"):
@@ -166,14 +114,11 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
         if form == "lean":
             lean.save(model, spec, tmp)
         elif form in ("fused", "fused_reset"):
-            _save_fused(model, spec, tmp, self_reset=(form == "fused_reset"), calib=calib)
+            fused.save(model, spec, tmp, self_reset=(form == "fused_reset"), calib=calib)
         else:
-            _save_keras(model, spec, tmp, unroll=(form == "unrolled"))
+            save_keras(model, spec, tmp, unroll=(form == "unrolled"))
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         _configure(converter, mode, calib, int8_io)
-        if not per_channel:
-            # Private but long-standing converter switch (TF 2.x).
-            converter._experimental_disable_per_channel = True
         try:
             return bytes(converter.convert())
         except Exception as exc:  # converter errors are long; keep the cause
@@ -183,16 +128,7 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
             ) from exc
 
 
-# --------------------------------------------------------------------------
-# model inspection
-# --------------------------------------------------------------------------
-class _Spec:
-    def __init__(self, timesteps, features, lstm_index, units):
-        self.timesteps, self.features = timesteps, features
-        self.lstm_index, self.units = lstm_index, units
-
-
-def _inspect(model) -> _Spec:
+def _inspect(model) -> Spec:
     import keras
 
     shape = tuple(model.input_shape)
@@ -227,7 +163,7 @@ def _inspect(model) -> _Spec:
         problems.append(f"recurrent_activation={cfg.get('recurrent_activation')!r} (needs 'sigmoid')")
     if problems:
         raise ConversionError("the LSTM layer cannot be converted: " + ", ".join(problems))
-    return _Spec(int(shape[1]), int(shape[2]), lstm_idx[0], int(lstm.units))
+    return Spec(int(shape[1]), int(shape[2]), lstm_idx[0], int(lstm.units))
 
 
 def _check_calibration(calibration, spec) -> np.ndarray:
@@ -244,165 +180,6 @@ def _check_calibration(calibration, spec) -> np.ndarray:
         raise ConversionError("calibration data contains NaN or infinite values")
     return calib
 
-
-# --------------------------------------------------------------------------
-# graph forms
-# --------------------------------------------------------------------------
-def _input_spec(spec):
-    import tensorflow as tf
-    return tf.TensorSpec([1, spec.timesteps, spec.features], tf.float32, name="input")
-
-
-def _save_keras(model, spec, path: str, unroll: bool) -> None:
-    """Keras' own graph at batch 1 (``loop``), or with the LSTM unrolled."""
-    import keras
-
-    if unroll:
-        cfg = model.get_config()
-        for layer_cfg in cfg["layers"]:
-            if layer_cfg["class_name"] == "LSTM":
-                layer_cfg["config"]["unroll"] = True
-        clone = keras.Sequential.from_config(cfg)
-        clone.set_weights(model.get_weights())
-        model = clone
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(
-        "serve", lambda x: model(x, training=False), input_signature=[_input_spec(spec)])
-    archive.write_out(path, verbose=False)
-
-
-def _lstm_reference(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
-    """Plain-TF LSTM (batch-major, gate order i, f, c, o; Keras semantics).
-
-    Only used when the graph runs in TensorFlow; the TFLite converter throws
-    this body away and emits UNIDIRECTIONAL_SEQUENCE_LSTM from the arguments.
-    The argument list and the five results follow tf_keras' ``standard_lstm``
-    contract that the converter expects: (last_output, all_outputs, h, c,
-    runtime).
-    """
-    import tensorflow as tf
-
-    h, c = init_h, init_c
-    outputs = []
-    for x in tf.unstack(inputs, axis=1):
-        z = tf.matmul(x, kernel) + tf.matmul(h, recurrent_kernel) + bias
-        i, f, g, o = tf.split(z, 4, axis=1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-        h = tf.sigmoid(o) * tf.tanh(c)
-        outputs.append(h)
-    return (tf.identity(h), tf.stack(outputs, axis=1), tf.identity(h), tf.identity(c),
-            tf.constant(0.0))
-
-
-def _fused_lstm_fn():
-    import tensorflow as tf
-
-    # Same attributes tf_keras attaches to its LSTM; "lstm_" prefix +
-    # time_major/go_backwards are what the TFLite converter looks for.
-    return tf.function(_lstm_reference, autograph=False, experimental_attributes={
-        "api_implements": "lstm_" + str(uuid.uuid4()),
-        "api_preferred_device": "CPU",
-        "time_major": False,
-        "go_backwards": False,
-    })
-
-
-def _reset_step(model, spec, calib):
-    """Extra input channels + reset time step for the ``fused_reset`` form.
-
-    Returns (k, value, extra_kernel_rows) -- see the module docstring.
-    """
-    import keras
-
-    lstm = model.layers[spec.lstm_index]
-    kernel, recurrent_kernel, bias = [np.asarray(w, np.float64) for w in lstm.get_weights()]
-    u = spec.units
-    # LSTM-input range seen on calibration data (pre-LSTM layers in numpy).
-    value = 1.0
-    if calib is not None:
-        y = calib.astype(np.float64)
-        for layer in model.layers[:spec.lstm_index]:
-            if isinstance(layer, keras.layers.Dense):
-                ws = layer.get_weights()
-                y = y @ ws[0] + (ws[1] if len(ws) > 1 else 0.0)
-                y = np.asarray(layer.activation(y.astype(np.float32)), np.float64)
-        value = float(np.abs(y).max()) or 1.0
-    w = float(np.abs(kernel).max())
-    # |h| <= 1, so |U.h + b| for the i and f gates is bounded by:
-    bound = float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * u].max())
-    k = max(1, int(np.ceil((bound + 12.0) / (w * value))))  # pre-activation <= -12
-    rows = np.zeros((k, 4 * u), np.float32)
-    rows[:, :2 * u] = -w  # input gate and forget gate columns
-    return k, value, rows
-
-
-def _save_fused(model, spec, path: str, self_reset: bool = False, calib=None) -> None:
-    """Saved model whose LSTM the converter fuses into one TFLite op.
-
-    Gotchas found while building this (TF 2.21):
-      * the kernel/recurrent_kernel/bias must reach the LSTM function as
-        *tensors* (``tf.identity(var)``); passing the variables themselves
-        passes resource handles and the converter segfaults in
-        CheckFusableKerasLstm;
-      * the initial states must be two distinct constants of static shape
-        (batch fixed at 1), otherwise the fusion silently does not happen;
-        the converter turns them into the op's variable (stateful) tensors.
-        Making them data-dependent (e.g. ``x[:, 0] * 0``) gives a stateless
-        float model under XNNPACK but crashes the reference kernels and the
-        calibrator, so it is not used.
-    """
-    import tensorflow as tf
-
-    import keras
-
-    def const(w):
-        return tf.Variable(np.asarray(w, np.float32), trainable=False)
-
-    # Copy every weight into plain tf.Variables (Keras-3 variables would stay
-    # resource variables -- VAR_HANDLE/READ_VARIABLE ops -- in the TFLite model).
-    plan = []  # (kind, variables, activation)
-    for i, layer in enumerate(model.layers):
-        if i == spec.lstm_index:
-            ws = [np.asarray(w, np.float32) for w in layer.get_weights()]
-            if self_reset:
-                k, value, rows = _reset_step(model, spec, calib)
-                ws[0] = np.concatenate([ws[0], rows], axis=0)
-            plan.append(("lstm", [const(w) for w in ws], None))
-        elif isinstance(layer, keras.layers.Dense):
-            ws = [const(w) for w in layer.get_weights()]
-            plan.append(("dense", ws, layer.activation))
-        # Dropout: identity at inference
-    fused = _fused_lstm_fn()
-    variables = [v for _, ws, _ in plan for v in ws]
-
-    class _Fused(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.weights = variables
-
-        @tf.function(input_signature=[_input_spec(spec)])
-        def serve(self, x):
-            for kind, ws, activation in plan:
-                if kind == "lstm":
-                    zeros_h = tf.zeros([1, spec.units], tf.float32)
-                    zeros_c = tf.zeros([1, spec.units], tf.float32)
-                    if self_reset:
-                        feat = x.shape[-1]
-                        x = tf.pad(x, [[0, 0], [0, 0], [0, k]])
-                        reset_row = np.zeros((1, 1, feat + k), np.float32)
-                        reset_row[..., feat:] = value
-                        x = tf.concat([tf.constant(reset_row), x], axis=1)
-                    x = fused(x, zeros_h, zeros_c, *[tf.identity(w) for w in ws])[0]
-                else:
-                    x = tf.tensordot(x, ws[0], axes=[[x.shape.rank - 1], [0]])
-                    if len(ws) > 1:
-                        x = x + ws[1]
-                    x = activation(x)
-            return {"output_0": x}
-
-    module = _Fused()
-    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
 
 
 # --------------------------------------------------------------------------

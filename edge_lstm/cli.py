@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -120,6 +121,11 @@ def train(
     typer.echo(f"wrote {out}, {out.with_suffix('.history.json')}, {out.with_suffix('.curves.png')}")
 
 
+class Prefer(str, Enum):
+    speed = "speed"
+    size = "size"
+
+
 RuntimeOption = typer.Option(
     None, "--runtime", "-r",
     help="Runtime to use: ai-edge-litert, tflite-runtime or tensorflow (default: the first "
@@ -141,59 +147,29 @@ def convert(
     int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
                                  "tensors (default: float input and output)."),
     runtime: Optional[list[str]] = RuntimeOption,
-    form: Optional[list[str]] = typer.Option(None, "--form", help="Expert: MODE=FORM picks the graph "
-                                             "form of a mode (fused_reset, fused, loop, unrolled); "
-                                             "see docs/conversion.md."),
+    form: Optional[list[str]] = typer.Option(None, "--form", help="Expert: MODE=FORM pins the graph "
+                                             "form of a mode (lean, fused_reset, fused, loop, "
+                                             "unrolled); see docs/conversion.md."),
+    prefer: Prefer = typer.Option(Prefer.speed, help="How each mode's graph form and the "
+                                  "recommended model are chosen among those that pass parity: "
+                                  "speed (fastest on the slower device runtime) or size "
+                                  "(smallest file, e.g. for microcontrollers and NPUs)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing .tflite files."),
 ) -> None:
     """Convert a Keras model to TFLite in each quantization mode and check each one's parity.
 
-    Each mode converts in its own process, so a converter crash fails only that mode. Each model
+    Each mode is converted to each of its candidate graph forms, each in its own process, so a
+    converter crash fails only that form; the fastest form that passes is kept. Each model
     is then run on every runtime available (ai-edge-litert, TensorFlow's interpreter, and
     tflite-runtime from $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on the MNIST test
     split; models that pass are recorded in the output folder's manifest.json, with the Keras
     predictions that let a device check parity without TensorFlow. Exit code 1 if a mode failed.
     """
-    from edge_lstm import atomic, report as render
-    from edge_lstm.data import load_mnist, load_test_split
+    from converters.convert import run as run_conversion
 
-    modes = [m.strip() for m in quant.split(",") if m.strip()]
-    from converters.convert import (MODES, calibration_images, convert_all, output_path, record,
-                                    runtime_matrix, staging)
-
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise EdgeLstmError(f"unknown --quant mode(s) {', '.join(unknown) or '(none)'}; "
-                            f"choose from {', '.join(MODES)}")
-    if not model.is_file():
-        raise EdgeLstmError(f"model not found: {model}")
-    for mode in modes:
-        atomic.check_writable(output_path(model, out, mode), force)
-    from converters.model import load as load_keras
-    from converters.reference import keras_reference
-    from edge_lstm.verify import RuntimeSpec, run
-
-    load_keras(model)  # a clear error now for a file that is not a suitable Keras model
-    calibration = None
-    if {"int8", "int16x8"} & set(modes):
-        calibration = calibration_images(load_mnist(data).train.x, calibration_samples)
-    forms = dict(f.partition("=")[::2] for f in form or [])
-    specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else runtime_matrix()
-    with staging(out) as staged:
-        outcomes = convert_all(model, modes, staged, calibration, int8_io, forms, echo=typer.echo)
-        typer.echo("checking parity against the Keras model…")
-        test = load_test_split()
-        reference = keras_reference(model, test)
-        results = run([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
-        typer.echo(render.table(results, reference.source))
-        failures, warnings = record(out, model, outcomes, results, reference)
-    for warning in warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    for failure in failures:
-        typer.echo(f"FAILED {failure}", err=True)
-    typer.echo(f"recorded in {out / 'manifest.json'}")
-    if failures:
-        raise typer.Exit(1)
+    raise typer.Exit(run_conversion(model, quant, out, data=data, samples=calibration_samples,
+                                    int8_io=int8_io, runtimes=runtime, forms=form,
+                                    prefer=prefer.value, force=force, echo=typer.echo))
 
 
 def _between(low: float, high: float):

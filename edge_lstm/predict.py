@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,25 +17,38 @@ from edge_lstm import child, probe
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.runtime import CLASSES
 
+LATENCY_IMAGES = 300  # single-image calls timed after the run, for the median latency
+
 
 def predict(model: Path, images: np.ndarray, runtime: str | None = None,
-            python: str | None = None, threads: int | None = None) -> tuple[np.ndarray, str]:
-    """Probabilities (N, 10) and ``"<runtime> <version>"``; in ``python``'s environment if given."""
+            python: str | None = None, threads: int | None = None) -> tuple[np.ndarray, str, float]:
+    """Probabilities (N, 10), ``"<runtime> <version>"`` and the median µs to answer one image
+    (one thread unless ``threads``); in ``python``'s environment if given."""
     if python is None:
-        classifier = probe.load(model, runtime, threads)
-        return classifier.predict(images), classifier.label
+        classifier = probe.load(model, runtime, threads or 1)
+        return classifier.predict(images), classifier.label, _latency_us(classifier, images)
     with tempfile.TemporaryDirectory() as tmp:
         inputs, outputs = Path(tmp) / "images.npy", Path(tmp) / "probs.npy"
         np.save(inputs, images.astype(np.float32))
         try:
-            label = child.run("edge_lstm.predict", Path(model), inputs, outputs,
-                              *(["--runtime", runtime] if runtime else []), python=python).strip()
+            said = child.run("edge_lstm.predict", Path(model), inputs, outputs,
+                             *(["--runtime", runtime] if runtime else []), python=python)
         except child.ChildFailed as e:
             if e.signal:
                 raise EdgeLstmError(f"{model}: {runtime or 'the runtime'} in {python} crashed "
                                     f"running this model ({e.signal})") from None
             raise
-        return _answers(outputs, len(images), python), label
+        label, _, latency = said.strip().rpartition(" ")
+        return _answers(outputs, len(images), python), label, float(latency)
+
+
+def _latency_us(classifier, images: np.ndarray) -> float:
+    times = []
+    for image in images[:LATENCY_IMAGES]:
+        start = time.perf_counter()
+        classifier.predict(image)
+        times.append(time.perf_counter() - start)
+    return round(1e6 * float(np.median(times)), 1)
 
 
 def _answers(path: Path, count: int, python: str) -> np.ndarray:
@@ -57,9 +71,9 @@ def _main() -> None:
     parser.add_argument("out", type=Path, help=".npy to write the (N, 10) probabilities to")
     parser.add_argument("--runtime")
     args = parser.parse_args()
-    probs, runtime = predict(args.model, np.load(args.images), args.runtime)
+    probs, runtime, latency = predict(args.model, np.load(args.images), args.runtime)
     np.save(args.out, probs)
-    print(runtime)
+    print(runtime, latency)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 from edge_lstm import atomic
 from edge_lstm.verify import Result
 
-COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max Δp", "size", "µs/img", "result")
+COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max Δp", "size", "µs/image", "result")
 
 
 def aligned(rows: list[tuple[str, ...]]) -> list[str]:
@@ -22,7 +22,7 @@ def _row(r: Result) -> tuple[str, ...]:
         if m else ("-",) * 4
     verdict = "PASS" if r.passed else "FAIL"
     return (Path(r.model).name, r.runtime, *cells, f"{r.size_bytes / 1024:.1f} KB",
-            f"{r.us_per_image:.0f}" if r.us_per_image else "-", verdict)
+            f"{r.latency_us:.0f}" if r.latency_us else "-", verdict)
 
 
 def _problems(r: Result) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +40,7 @@ class Result:
     ops: list[str] = field(default_factory=list)
     metrics: parity.Metrics | None = None
     checks: list[parity.Check] = field(default_factory=list)
-    us_per_image: float | None = None
+    latency_us: float | None = None
     error: str | None = None
     notice: str | None = None
 
@@ -52,7 +51,7 @@ class Result:
     def as_dict(self) -> dict:
         return {
             "model": self.model, "runtime": self.runtime, "passed": self.passed,
-            "size_bytes": self.size_bytes, "ops": self.ops, "us_per_image": self.us_per_image,
+            "size_bytes": self.size_bytes, "ops": self.ops, "latency_us": self.latency_us,
             "metrics": self.metrics.as_dict() if self.metrics else None,
             "checks": [c.as_dict() for c in self.checks], "error": self.error, "notice": self.notice,
         }
@@ -79,9 +78,8 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
             try:
                 if refusals:
                     raise EdgeLstmError(f"{spec.name} cannot run this model: {'; '.join(refusals)}")
-                start = time.perf_counter()
-                probs, result.runtime = predict(model, images, spec.name, spec.python)
-                result.us_per_image = round(1e6 * (time.perf_counter() - start) / len(images), 1)
+                probs, result.runtime, result.latency_us = predict(model, images, spec.name,
+                                                                    spec.python)
             except EdgeLstmError as e:
                 result.error = str(e)
                 results.append(result)
