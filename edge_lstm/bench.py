@@ -14,6 +14,7 @@ This process never imports TensorFlow; the race does only when a Keras model is 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import time
@@ -22,8 +23,69 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, runners
+from edge_lstm.errors import EdgeLstmError
 
 KERAS_ROUNDS = 100  # Keras predict takes ~0.1 s an image: race it on the first rounds only
+COLUMNS = {"model": "model", "runtime": "runtime", "size_bytes": "size KB", "p50_us": "p50 µs",
+           "p95_us": "p95 µs", "invoke_p50_us": "invoke µs", "ips_batch_1": "img/s",
+           "ips_batch_n": "img/s batch", "load_ms": "load ms", "peak_rss_mb": "RSS MB",
+           "frame_ms": "frame ms", "x_keras": "× Keras", "x_peer": "× peer"}
+
+
+def run(models: list[Path] | None, runtime: str | None, keras: Path | None, no_keras: bool,
+        peer: bool, repeats: int, batch: int, models_dir: Path | None, as_json: bool, echo) -> None:
+    """``edge-lstm bench``: the models of the manifest (or those given), Keras and the peer."""
+    from edge_lstm import manifest
+
+    folder = models_dir or manifest.models_dir()
+    listed = manifest.load(folder)["artifacts"]
+    paths = models or [folder / a["file"] for a in listed if a["kind"] == "tflite"]
+    if not paths:
+        raise EdgeLstmError(f"no models given and none in {folder / manifest.FILENAME}")
+    if not no_keras and keras is None and importlib.util.find_spec("tensorflow") is not None:
+        keras = next((folder / a["file"] for a in listed if a["kind"] == "keras"), None)
+    rows = measure(paths, runtime, None if no_keras else keras,
+                   peer and not no_keras and _peer_installed(), repeats, batch)
+    if as_json:
+        echo(json.dumps(rows, indent=2))
+        return
+    echo(table(rows))
+    missing = [name for name, wanted in (("keras", not no_keras), ("peer", peer and not no_keras))
+               if wanted and not any(r["model"] == name for r in rows)]
+    if missing:
+        echo(f"(not measured: {', '.join(missing)} — needs TensorFlow with a Keras model, "
+             "and onnxruntime + tf2onnx for the peer)")
+
+
+def _peer_installed() -> bool:
+    return all(importlib.util.find_spec(m) for m in ("onnxruntime", "tf2onnx", "tensorflow"))
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a text table (rich), narrow enough for a terminal."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(box=None, pad_edge=False)
+    for key, title in COLUMNS.items():
+        grid.add_column(title, justify="left" if key in ("model", "runtime") else "right")
+    for row in rows:
+        grid.add_row(*(_cell(key, row.get(key)) for key in COLUMNS))
+    out = io.StringIO()
+    Console(file=out, width=200, no_color=True).print(grid)
+    return out.getvalue().rstrip()
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key == "size_bytes":
+        return f"{value / 1024:.1f}"
+    if key.startswith("x_"):
+        return f"{value:,.2f}×" if value >= 0.1 else f"{value:.1g}×"
+    return f"{value:,.0f}" if isinstance(value, float) and value >= 100 else str(value)
 
 
 def measure(models: list[Path], runtime: str | None, keras: Path | None, peer: bool,
@@ -60,11 +122,12 @@ def _detail(model: Path, runtime: str | None, repeats: int, batch: int) -> dict:
     figures = {"model": model.name, "runtime": runner.label, "size_bytes": model.stat().st_size,
                "import_ms": round(first_ms - load_ms, 1), "load_ms": round(load_ms, 2),
                "ips_batch_1": _images_per_second(runner, images, 1)}
-    if batch > 1 and getattr(runner, "resizable", False):
-        figures[f"ips_batch_{batch}"] = _images_per_second(runner, images, batch)
-    if hasattr(runner, "invoke"):
+    if hasattr(runner, "invoke"):  # the input of one image is set: time the interpreter alone
         figures["invoke_p50_us"] = _median_us([runner.invoke] * repeats)
-    figures["frame_ms"] = round(_frame_ms(runner, images[0]), 3)
+    if batch > 1 and getattr(runner, "resizable", False):
+        figures["ips_batch_n"] = _images_per_second(runner, images, batch)
+        figures["batch"] = batch
+    figures["frame_ms"] = round(_frame_ms(runner, images[0]), 3)  # after batches: resizes back
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
 
@@ -112,7 +175,7 @@ def _images_per_second(runner, images: np.ndarray, batch: int) -> float:
     count = len(images) - len(images) % batch
     start = time.perf_counter()
     for i in range(0, count, batch):
-        runner.predict_batch(images[i:i + batch]) if batch > 1 else runner.predict(images[i])
+        runner.predict(images[i:i + batch], batch) if batch > 1 else runner.predict(images[i])
     return round(count / (time.perf_counter() - start), 1)
 
 

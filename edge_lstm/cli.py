@@ -341,37 +341,18 @@ def bench(
     runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="Runtime for the .tflite models."),
     keras_model: Optional[Path] = typer.Option(None, "--keras", help="Keras baseline (default: the "
                                                "manifest's .keras model, when TensorFlow is installed)."),
-    no_keras: bool = typer.Option(False, "--no-keras", help="Skip the Keras baseline."),
-    repeats: int = typer.Option(1000, min=10, help="Single-image runs per model."),
+    no_keras: bool = typer.Option(False, "--no-keras", help="Skip the Keras baseline and the peer."),
+    peer: bool = typer.Option(True, "--peer/--no-peer", help="Also race ONNX Runtime on Keras' own "
+                              "ONNX export of the Keras model (needs onnxruntime and tf2onnx)."),
+    repeats: int = typer.Option(1000, min=10, max=1_000_000, help="Single-image runs per model."),
+    batch: int = typer.Option(64, min=1, max=4096, help="Batch size for the throughput figure."),
     models_dir: Optional[Path] = typer.Option(None, help="Folder of shipped models and manifest."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
-    """Measure latency (p50/p95/p99), load time, throughput, peak memory, size and the camera
-    pipeline's per-frame cost of each model, with the speed-up over Keras in the same run."""
-    import importlib.util
-    import json
+    """Measure each model's latency (p50/p95/p99, raced in one process against Keras and the ONNX
+    Runtime peer), load time, throughput at batch 1 and N, peak memory, size and the camera
+    pipeline's per-frame cost, with the ratios to Keras and to the peer."""
+    from edge_lstm import bench as benchmark
 
-    from edge_lstm import bench as benchmark, manifest
-
-    folder = models_dir or manifest.models_dir()
-    listed = manifest.load(folder)["artifacts"]
-    paths = models or [folder / a["file"] for a in listed if a.get("kind") == "tflite"]
-    if not paths:
-        raise EdgeLstmError(f"no models given and none in {folder / manifest.FILENAME}")
-    baseline = None
-    if not no_keras:
-        keras_entry = next((a for a in listed if a.get("kind") == "keras"), None)
-        baseline = keras_model or (folder / keras_entry["file"] if keras_entry else None)
-        if keras_model is None and importlib.util.find_spec("tensorflow") is None:
-            baseline = None
-    rows = [benchmark.measure(baseline, repeats=min(repeats, 200))] if baseline else []
-    rows += [benchmark.measure(p, runtime, repeats) for p in paths]
-    if baseline:
-        for row in rows:
-            row["speedup_vs_keras"] = round(rows[0]["p50_us"] / row["p50_us"], 1)
-    if json_out:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    typer.echo(benchmark.table(rows))
-    if not baseline:
-        typer.echo("(no Keras baseline: TensorFlow is not installed, or --no-keras)")
+    benchmark.run(models, runtime, keras_model, no_keras, peer, repeats, batch, models_dir,
+                  json_out, echo=typer.echo)

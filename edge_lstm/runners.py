@@ -1,7 +1,8 @@
 """Things a benchmark can time: a TFLite model, the ONNX Runtime peer, Keras ``predict``.
 
 Each runner has ``label`` and ``predict(image) → probabilities`` for one 28×28 image; the TFLite
-one also ``invoke()`` (the bare interpreter call) and ``predict_batch``. Only the Keras runner and
+one (:class:`edge_lstm.runtime.Classifier`) also ``invoke()``, the bare interpreter call, and
+batches. Only the Keras runner and
 the peer's export import TensorFlow, and only when asked for.
 """
 
@@ -73,7 +74,9 @@ class KerasRunner:
     def __init__(self, path: Path):
         import keras
 
-        self.net = keras.models.load_model(path, compile=False)
+        from converters.model import load
+
+        self.net = load(path)
         self.label = f"keras {keras.__version__}"
 
     def predict(self, image: np.ndarray) -> np.ndarray:

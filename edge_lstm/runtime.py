@@ -94,24 +94,29 @@ class Classifier:
         except (ValueError, RuntimeError) as e:
             raise EdgeLstmError(self._explain_load_error(e)) from None
         self._batch = 1
+        self._in_index, self._out_index = self._in["index"], self._out["index"]
+        self._quantize = _quantizer(self._in)
+        self._dequantize = _dequantizer(self._out)
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
+    def predict(self, images: np.ndarray, batch: int = BATCH) -> np.ndarray:
         """(N, 28, 28) or (28, 28) floats in [0, 1] → (N, 10) or (10,) probabilities.
 
-        Many images go through in batches of :data:`BATCH` when the model's batch dimension can
-        be resized (the ``lean`` form), one by one otherwise."""
+        Many images go through ``batch`` at a time when the model's batch dimension can be
+        resized (the ``lean`` form), one by one otherwise."""
         images = np.asarray(images, dtype=np.float32)
-        single = images.ndim == 2
-        batch = images[None] if single else images
-        if batch.shape[1:] != INPUT_SHAPE:
-            raise EdgeLstmError(f"images must be 28×28, got {batch.shape[1:]}")
-        size = BATCH if self.resizable and len(batch) > 1 else 1
+        if images.shape == INPUT_SHAPE:  # one image, the camera's case: the short way
+            self._resize(1)
+            return self._run(images[None], 1)[0]
+        stack = images
+        if stack.shape[1:] != INPUT_SHAPE:
+            raise EdgeLstmError(f"images must be 28×28, got {stack.shape[1:]}")
+        size = min(batch, len(stack)) if self.resizable else 1
         self._resize(size)
-        probs = np.empty((len(batch), CLASSES), dtype=np.float32)
-        for start in range(0, len(batch), size):
-            chunk = batch[start:start + size]
+        probs = np.empty((len(stack), CLASSES), dtype=np.float32)
+        for start in range(0, len(stack), size):
+            chunk = stack[start:start + size]
             probs[start:start + len(chunk)] = self._run(chunk, size)
-        return probs[0] if single else probs
+        return probs
 
     @property
     def resizable(self) -> bool:
@@ -128,9 +133,9 @@ class Classifier:
         count = len(chunk)
         if count < size:  # the last, short batch: pad rather than re-allocate
             chunk = np.concatenate([chunk, np.zeros((size - count, *INPUT_SHAPE), np.float32)])
-        self._interpreter.set_tensor(self._in["index"], _quantize(chunk, self._in))
+        self._interpreter.set_tensor(self._in_index, self._quantize(chunk))
         self.invoke()
-        return _dequantize(self._interpreter.get_tensor(self._out["index"])[:count], self._out)
+        return self._dequantize(self._interpreter.get_tensor(self._out_index)[:count])
 
     @property
     def label(self) -> str:
@@ -209,17 +214,19 @@ def _quiet_native_info():
             sys.stderr.write("".join(kept))
 
 
-def _quantize(images: np.ndarray, detail: dict) -> np.ndarray:
+def _quantizer(detail: dict):
+    """float images → the input tensor's type (identity for a float input)."""
     dtype = np.dtype(detail["dtype"])
     if dtype == np.float32:
-        return images
+        return lambda images: images
     scale, zero_point = detail["quantization"]
-    info = np.iinfo(dtype)
-    return np.clip(np.round(images / scale + zero_point), info.min, info.max).astype(dtype)
+    low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    return lambda images: np.clip(np.round(images / scale + zero_point), low, high).astype(dtype)
 
 
-def _dequantize(values: np.ndarray, detail: dict) -> np.ndarray:
+def _dequantizer(detail: dict):
+    """The output tensor's values → float probabilities (identity for a float output)."""
     if np.dtype(detail["dtype"]) == np.float32:
-        return values
+        return lambda values: values
     scale, zero_point = detail["quantization"]
-    return (values.astype(np.float32) - zero_point) * scale
+    return lambda values: (values.astype(np.float32) - zero_point) * scale
