@@ -1,28 +1,18 @@
 """Camera frame -> MNIST-like 28x28 digit.  OpenCV + numpy only (never imports TensorFlow).
 
-``to_mnist(image, roi=None)`` takes any picture of one handwritten digit (BGR/BGRA or grey uint8,
-any size, dark ink on light paper or light on dark) and returns a :class:`Digit` whose ``image`` is
-a 28x28 float32 array in [0, 1] laid out like MNIST (white digit on black, the digit fitted into a
-20x20 box keeping its aspect ratio, centred by centre of mass), or ``None`` when there is no digit.
+``to_mnist(image, roi=None)`` takes a picture of one handwritten digit (any size, dark ink on light
+paper or light on dark) and lays it out like MNIST: 28x28 float32 in [0, 1], white on black, fitted
+into 20x20 keeping its aspect ratio, centred by centre of mass.  MNIST-style input passes unchanged.
 
-Recipe (tuned on camera-like frames, see tests/camera_frames.py):
-
-1. work on a copy downscaled to about 160 px (INTER_AREA averages the sensor noise away), grey;
-   inputs under 96 px are upscaled first;
-2. background = morphological closing (dark ink) or opening (light ink) of that copy, the polarity
-   being the one whose top-hat has the stronger tail;
-3. ink darkness relative to the local paper brightness, ``(paper - grey) / paper`` (uneven light
-   cancels), thresholded at a level set from the darkest ink and the noise floor;
-4. connected components: drop specks and blobs touching the border, keep the largest one and merge
-   the nearby pieces of a broken digit;
-5. back at full resolution, sample the *grey-level* ink darkness (not the binary mask) in the
-   digit's box, normalise it so the ink is ~1 and the paper 0;
-6. resize so the digit's long side is 40 px, normalise the stroke width to MNIST's with a grey
-   dilation/erosion, area-resize (INTER_AREA, which anti-aliases like MNIST) to the 20x20 box;
-7. pad to 28x28 and shift the centre of mass to the centre, as in the original MNIST recipe.
-
-An image that already is MNIST-style (28x28, dark background, bright digit) passes through
-unchanged as ``image / 255``.
+The recipe, one function per step (tuned on camera-like frames, see tests/camera_frames.py):
+1. ``_working_copy``: grey, about 160 px (INTER_AREA averages the sensor noise; tiny inputs upscaled);
+2. ``_paper_and_ink``: paper = closing (dark ink) or opening (light ink), whichever polarity wins;
+3. ink relative to the local paper, ``(paper - grey) / paper`` (uneven light cancels), ``_threshold``;
+4. ``_digit_masks``: components without specks and border blobs, the largest one with the pieces of
+   a broken digit, grown by hysteresis into its faint ink;
+5. ``_sample``: at full resolution, the *grey-level* ink in the digit's box, paper 0 and ink ~1;
+6. ``_normalise_stroke_width`` to MNIST's (grey dilation/erosion at 40 px), ``_fit_20`` (INTER_AREA
+   anti-aliases like MNIST); 7. ``_centre_by_mass`` in 28x28, as the original MNIST recipe did.
 """
 
 from __future__ import annotations
@@ -36,49 +26,36 @@ import numpy as np
 __all__ = ["Digit", "to_mnist"]
 
 Box = Tuple[int, int, int, int]  # x, y, w, h
-Rect = Tuple[int, int, int, int]  # x0, y0, x1, y1
 
-# Sizes
 MNIST_SIDE = 28
 FIT_SIDE = 20  # MNIST fits each digit's long side into 20 px, then pads it to 28
 MIN_INPUT_SIDE = 8  # the smallest side worth searching for a digit
 MIN_WORK_SIDE = 96  # smaller inputs are upscaled first so the morphology has room to work
 WORK_SIDE = 160  # long side of the working copy: keeps the digit's shape, fast to threshold
-PAPER_SIDE = 40  # long side of the tiny copy where the paper brightness is estimated
-PAPER_MIN_SIDE = 4  # ...which still needs a few pixels for its kernel
+PAPER_SIDE, PAPER_MIN_SIDE = 40, 4  # long and shortest side of the tiny copy where the paper is estimated
 PAPER_KERNEL = np.ones((5, 5), np.uint8)  # ~1/8 of PAPER_SIDE: wide enough to swallow a felt-pen stroke
 STROKE_SIDE = 40  # digit's long side while its stroke width is normalised
 STROKE_WIDTH = 3.7  # stroke width at STROKE_SIDE that becomes MNIST's median (~1.85 px) at FIT_SIDE
-
-# An input that already is MNIST-style
-MNIST_BORDER = 40.0  # its border is dark...
-MNIST_PEAK = 100  # ...and its digit bright
-
-# Polarity and paper
-DARK_PAPER = 80  # median grey below this: a dark board, so the ink is light
-LIGHT_PAPER = 150  # above this: light paper and dark ink; in between, the ink's tail decides
+# polarity and paper
+MNIST_BORDER, MNIST_PEAK = 40.0, 100  # an input already laid out like MNIST: dark border, bright digit
+DARK_PAPER, LIGHT_PAPER = 80, 150  # median grey below: a dark board (light ink); above: light paper
 TAIL_PERCENTILE = 99.9  # the ink's tail: the strongest 0.1% of a top-hat
 LIGHT_TAIL_RATIO = 1.3  # light ink must clearly beat the far more common dark ink
 MIN_PAPER = 16  # floor of the paper brightness, so the ink ratio stays finite in black corners
-
-# Threshold (on the relative ink, 255 = black ink)
+# threshold, on the relative ink (255 = black)
 PEAK_PERCENTILE = 99.7  # the darkest ink, robust to a few hot pixels
 NOISE_SPREADS = 6  # the threshold sits this many quartile spreads above the median (noise floor)...
 NOISE_MARGIN = 5  # ...plus a margin for JPEG-flat paper, where the spread is 0
 PEAK_FRACTION = 0.35  # ...and at least this fraction of the darkest ink, so halos stay out
 MIN_THRESHOLD = 15  # never threshold the paper grain itself (~6% darker than the paper)
-
-# Components
-MIN_AREA = 4  # specks smaller than this many working pixels are noise...
-MIN_AREA_FRACTION = 0.0004  # ...or smaller than this fraction of the working copy
+# components
+MIN_AREA, MIN_AREA_FRACTION = 4, 0.0004  # specks: under 4 working pixels or 0.04% of the working copy
 PIECE_AREA = 0.04  # a piece of a broken digit has at least this fraction of the main stroke's area,
 PIECE_GAP = 0.25  # lies within this fraction of the digit's size from it,
 PIECE_GROWTH = 1.6  # and does not make the digit larger than this factor (a neighbouring mark would)
-MIN_DIGIT = 5  # a digit spans at least this many working pixels...
-MIN_DIGIT_FRACTION = 0.05  # ...and this fraction of the working copy's short side
+MIN_DIGIT, MIN_DIGIT_FRACTION = 5, 0.05  # a digit spans at least 5 working px and 5% of the short side
 MIN_CONTRAST = 20  # its darkest ink is at least ~8% darker than its paper
-
-# Grey-level ink in the digit's box
+# grey-level ink in the digit's box
 CROP_MARGIN = 0.08  # margin around the box (fraction of its long side) for the faint stroke ends
 INK_PERCENTILE = 0.97  # the ink's reference darkness, robust to a few very dark pixels...
 FULL_INK = 0.75  # ...of which this fraction already counts as full ink (1.0): pens vary along a stroke
@@ -90,14 +67,12 @@ INK_LEVEL = 0.3  # pixels above this ink level make the digit's tight box
 class Digit:
     """An MNIST-like digit: ``image`` is (28, 28) float32 in [0, 1], white on black;
     ``box`` is (x, y, w, h) of the digit in the input frame (full-frame coordinates)."""
-
     image: np.ndarray
     box: Optional[Box]
 
 
 class _Found(NamedTuple):
     """The digit as located on the working copy."""
-
     box: Box  # its bounding box
     mask: np.ndarray  # its pixels
     others: np.ndarray  # pixels of other marks: specks, neighbouring writing
@@ -132,8 +107,6 @@ def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
     return Digit(digit28.astype(np.float32), _frame_box(tight, origin, scale, upscale, region))
 
 
-# --- input checks --------------------------------------------------------------------------------
-
 def _validate(image) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise ValueError(f"to_mnist expects a numpy array, got {type(image).__name__}")
@@ -150,7 +123,6 @@ def _validate(image) -> np.ndarray:
 
 
 def _is_mnist_style(image: np.ndarray) -> bool:
-    """28x28 with a dark border and a bright digit: already laid out like MNIST."""
     if image.shape[:2] != (MNIST_SIDE, MNIST_SIDE):
         return False
     grey = _grey(image)
@@ -167,14 +139,11 @@ def _search_region(roi, shape) -> Box:
         x, y, w, h = (int(v) for v in roi)
     except Exception as exc:  # noqa: BLE001 - any malformed roi is the caller's ValueError
         raise ValueError(f"roi must be (x, y, w, h), got {roi!r}") from exc
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(width, x + w), min(height, y + h)
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"roi {roi!r} is empty or outside the {width}x{height} frame")
     return x0, y0, x1 - x0, y1 - y0
 
-
-# --- step 1: working copy ------------------------------------------------------------------------
 
 def _grey(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
@@ -183,17 +152,23 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image), code)
 
 
+def _percentile(values: np.ndarray, q: float) -> int:
+    """q-th percentile (0-100) of a uint8 array via its histogram (much faster than np.percentile)."""
+    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    return int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right"))
+
+
 def _enlarge_tiny(frame: np.ndarray) -> Tuple[np.ndarray, int]:
     """Upscale a frame under MIN_WORK_SIDE by a whole factor; return it and the factor."""
     height, width = frame.shape[:2]
-    if max(height, width) >= MIN_WORK_SIDE:
-        return frame, 1
-    factor = int(np.ceil(MIN_WORK_SIDE / max(height, width)))
-    return cv2.resize(frame, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC), factor
+    factor = int(np.ceil(MIN_WORK_SIDE / max(height, width)))  # 1 from MIN_WORK_SIDE up
+    if factor > 1:
+        frame = cv2.resize(frame, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
+    return frame, factor
 
 
 def _working_copy(frame: np.ndarray) -> np.ndarray:
-    """Grey copy with a long side of about WORK_SIDE (INTER_AREA averages the sensor noise away)."""
+    """Step 1: a grey copy with a long side of about WORK_SIDE."""
     height, width = frame.shape[:2]
     shrink = max(1.0, max(height, width) / WORK_SIDE)
     if shrink == 1.0:
@@ -208,14 +183,6 @@ def _working_copy(frame: np.ndarray) -> np.ndarray:
     return _grey(small)  # converting the small copy is cheaper
 
 
-# --- step 2: paper and polarity ------------------------------------------------------------------
-
-def _percentile(values: np.ndarray, q: float) -> int:
-    """q-th percentile (0-100) of a uint8 array via its histogram (much faster than np.percentile)."""
-    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
-    return int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right"))
-
-
 def _paper_levels(work: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Paper brightness under dark ink (closing) and under light ink (opening) of the working copy,
     estimated on a tiny copy, smoothed and scaled back up."""
@@ -225,102 +192,81 @@ def _paper_levels(work: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     if shrink > 1:
         size = (max(PAPER_MIN_SIDE, int(round(width / shrink))), max(PAPER_MIN_SIDE, int(round(height / shrink))))
         tiny = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
-    levels = []
-    for operation in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN):
-        level = cv2.morphologyEx(tiny, operation, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE)
-        level = cv2.blur(level, (3, 3))
-        if shrink > 1:
-            level = cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR)
-        levels.append(level)
+    levels = [cv2.blur(cv2.morphologyEx(tiny, operation, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE), (3, 3))
+              for operation in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN)]
+    if shrink > 1:
+        levels = [cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR) for level in levels]
     return levels[0], levels[1]
 
 
-def _ink_is_light(work: np.ndarray, dark_ink: np.ndarray, light_ink: np.ndarray) -> bool:
-    """The paper is most of the picture, so a clearly dark or light median decides; in between,
-    the side whose top-hat has the stronger tail is the ink."""
-    median = _percentile(work, 50)
-    if median < DARK_PAPER:
-        return True
-    if median > LIGHT_PAPER:
-        return False
-    return _percentile(light_ink, TAIL_PERCENTILE) > _percentile(dark_ink, TAIL_PERCENTILE) * LIGHT_TAIL_RATIO
-
-
 def _paper_and_ink(work: np.ndarray) -> Tuple[np.ndarray, np.ndarray, bool]:
-    """Paper brightness (as if the ink were dark), the ink's top-hat and whether the ink is light."""
+    """Step 2: paper brightness (as if the ink were dark), the ink's top-hat, whether the ink is light.
+    The paper is most of the picture, so a clearly dark or light median decides the polarity; in
+    between, the side whose top-hat has the stronger tail is the ink."""
     closing, opening = _paper_levels(work)
-    dark_ink = cv2.subtract(closing, work)
-    light_ink = cv2.subtract(work, opening)
-    if _ink_is_light(work, dark_ink, light_ink):
+    dark_ink, light_ink = cv2.subtract(closing, work), cv2.subtract(work, opening)
+    median = _percentile(work, 50)
+    if median < DARK_PAPER or (median <= LIGHT_PAPER and _percentile(light_ink, TAIL_PERCENTILE)
+                               > _percentile(dark_ink, TAIL_PERCENTILE) * LIGHT_TAIL_RATIO):
         return np.maximum(cv2.subtract(255, opening), MIN_PAPER), light_ink, True
     return np.maximum(closing, MIN_PAPER), dark_ink, False
 
 
-# --- step 3: relative ink and threshold ----------------------------------------------------------
-
-def _relative_ink(ink: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    """Ink darkness relative to the local paper brightness, uint8 (255 = black): uneven light cancels."""
-    return cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
-
-
 def _threshold(relative: np.ndarray) -> int:
-    """High hysteresis threshold: clear of the noise floor and a fair part of the darkest ink."""
+    """Step 3: high hysteresis threshold, clear of the noise floor and a fair part of the darkest ink."""
     peak = _percentile(relative, PEAK_PERCENTILE)
     noise = _percentile(relative, 50)
     spread = _percentile(relative, 75) - noise
     return max(noise + NOISE_SPREADS * spread + NOISE_MARGIN, int(PEAK_FRACTION * peak), MIN_THRESHOLD)
 
 
-# --- step 4: components --------------------------------------------------------------------------
-
 def _locate(work: np.ndarray) -> Optional[_Found]:
     """Steps 2-4 on the working copy; None when no digit stands out from the paper."""
     paper, ink, light_ink = _paper_and_ink(work)
-    relative = _relative_ink(ink, paper)
+    # ink darkness relative to the local paper brightness (255 = black): uneven light cancels
+    relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
     threshold = _threshold(relative)
     masks = _digit_masks(relative, threshold)
     if masks is None:
         return None
-    box = _bounding_box(masks[0])
-    if not _stands_out(relative, box):
+    x, y, w, h = box = cv2.boundingRect(masks[0].view(np.uint8))
+    if max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(work.shape)):
+        return None
+    if int(relative[y:y + h, x:x + w].max()) < MIN_CONTRAST:
         return None
     return _Found(box, masks[0], masks[1], paper, light_ink, threshold)
 
 
 def _digit_masks(relative: np.ndarray, threshold: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """(digit, other marks) as boolean masks of the working copy, or None when nothing qualifies."""
+    """Step 4: (digit, other marks) as boolean masks of the working copy, or None.  The digit's
+    components above ``threshold`` grow by hysteresis into those above half of it that they touch."""
     height, width = relative.shape
-    mask = (relative > threshold).astype(np.uint8)
-    found = _digit_labels(mask, max(MIN_AREA, int(MIN_AREA_FRACTION * width * height)))
-    if found is None:
+    labels, kept = _digit_labels((relative > threshold).astype(np.uint8),
+                                 max(MIN_AREA, int(MIN_AREA_FRACTION * width * height)))
+    if kept is None:
         return None
-    labels, kept = found
-    is_kept = np.zeros(int(labels.max()) + 1, bool)
-    is_kept[kept] = True
-    digit = is_kept[labels]
-    return _grow_into_faint_ink(relative, threshold, digit, (labels > 0) & ~digit)
+    digit = (np.bincount(kept, minlength=int(labels.max()) + 1) > 0)[labels]
+    others = (labels > 0) & ~digit
+    count, labels = cv2.connectedComponents((relative > threshold // 2).astype(np.uint8), connectivity=8)
+    digit = (np.bincount(labels[digit], minlength=count) > 0)[labels]  # digit pixels are never label 0
+    return digit, others & ~digit
 
 
-def _digit_labels(mask: np.ndarray, min_area: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """Label image of ``mask`` and the digit's labels: the largest component that is no speck and
-    does not touch the border, with the pieces of a broken digit around it."""
+def _digit_labels(mask: np.ndarray, min_area: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Label image of ``mask`` and the digit's labels (None if none): the largest component that is
+    no speck and does not touch the border, with the pieces of a broken digit around it."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     stats = stats[1:]  # without the background
     left, top, width, height, area = stats.T
     touches_border = (left == 0) | (top == 0) | (left + width >= mask.shape[1]) | (top + height >= mask.shape[0])
     candidates = np.nonzero(~touches_border & (area >= min_area))[0]
     if candidates.size == 0:
-        return None
+        return labels, None
     main = int(candidates[np.argmax(area[candidates])])
     min_piece = max(min_area, PIECE_AREA * area[main])
     pieces = [int(c) for c in candidates if c != main and area[c] >= min_piece]
-    kept = _merge_pieces([_corners(stats[c]) for c in range(len(stats))], main, pieces)
+    kept = _merge_pieces([(x, y, x + w, y + h) for x, y, w, h, _ in stats.tolist()], main, pieces)
     return labels, np.array(kept, np.int32) + 1
-
-
-def _corners(stat: np.ndarray) -> Rect:
-    x, y, w, h = (int(v) for v in stat[:4])
-    return x, y, x + w, y + h
 
 
 def _merge_pieces(rects: list, main: int, pieces: list) -> list:
@@ -342,47 +288,11 @@ def _merge_pieces(rects: list, main: int, pieces: list) -> list:
     return kept
 
 
-def _grow_into_faint_ink(relative, threshold, digit, others) -> Tuple[np.ndarray, np.ndarray]:
-    """Hysteresis: extend the digit to the components of the half-threshold mask that it touches."""
-    count, labels = cv2.connectedComponents((relative > threshold // 2).astype(np.uint8), connectivity=8)
-    touched = np.zeros(count, bool)
-    touched[labels[digit]] = True
-    touched[0] = False
-    digit = touched[labels]
-    return digit, others & ~digit
-
-
-def _bounding_box(mask: np.ndarray) -> Box:
-    ys, xs = np.nonzero(mask)
-    x, y = int(xs.min()), int(ys.min())
-    return x, y, int(xs.max()) + 1 - x, int(ys.max()) + 1 - y
-
-
-def _stands_out(relative: np.ndarray, box: Box) -> bool:
-    """Big enough on the working copy, and clearly darker than its paper."""
-    x, y, w, h = box
-    if max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(relative.shape)):
-        return False
-    return int(relative[y:y + h, x:x + w].max()) >= MIN_CONTRAST
-
-
-# --- step 5: grey-level ink in the box, at full resolution ---------------------------------------
-
 def _sample(frame: np.ndarray, work_shape, found: _Found):
-    """(ink, scale, origin): the grey-level ink around the digit, resized by ``scale`` so the digit's
-    long side is STROKE_SIDE px, padded by INK_PAD; ``origin`` is its corner in the frame.  None if no ink."""
-    (sx0, sy0, sx1, sy1), (fx0, fy0, fx1, fy1), scale = _sample_rects(found.box, work_shape, frame.shape[:2])
-    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], found.paper[sy0:sy1, sx0:sx1], scale, found.light_ink)
-    relative *= _near_digit(found.mask[sy0:sy1, sx0:sx1], found.others[sy0:sy1, sx0:sx1], relative.shape)
-    ink = _ink_levels(relative, found.threshold)
-    return None if ink is None else (ink, scale, (fx0, fy0))
-
-
-def _sample_rects(box: Box, work_shape, frame_shape) -> Tuple[Rect, Rect, float]:
-    """The digit's box with a margin on the working copy and in the frame, and the frame's scale."""
-    x, y, w, h = box
-    work_height, work_width = work_shape
-    height, width = frame_shape
+    """Step 5: (ink, scale, origin), the grey-level ink around the digit resized by ``scale`` so its
+    long side is STROKE_SIDE, padded by INK_PAD; ``origin`` is its corner in the frame.  None if no ink."""
+    x, y, w, h = found.box
+    (work_height, work_width), (height, width) = work_shape, frame.shape[:2]
     to_frame_x, to_frame_y = width / work_width, height / work_height
     margin = max(1, int(round(CROP_MARGIN * max(w, h))))
     sx0, sy0 = max(0, x - margin), max(0, y - margin)
@@ -390,11 +300,16 @@ def _sample_rects(box: Box, work_shape, frame_shape) -> Tuple[Rect, Rect, float]
     fx0, fy0 = int(np.floor(sx0 * to_frame_x)), int(np.floor(sy0 * to_frame_y))
     fx1, fy1 = min(width, int(np.ceil(sx1 * to_frame_x))), min(height, int(np.ceil(sy1 * to_frame_y)))
     scale = STROKE_SIDE / max(w * to_frame_x, h * to_frame_y)
-    return (sx0, sy0, sx1, sy1), (fx0, fy0, fx1, fy1), scale
+    box = np.s_[sy0:sy1, sx0:sx1]
+    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, found.light_ink, found.paper[box], found.mask[box],
+                           found.others[box])
+    ink = _ink_levels(relative, found.threshold)
+    return None if ink is None else (ink, scale, (fx0, fy0))
 
 
-def _ink_in_box(crop: np.ndarray, paper: np.ndarray, scale: float, light_ink: bool) -> np.ndarray:
-    """Ink darkness relative to the paper, float32 >= 0, of ``crop`` resized by ``scale``."""
+def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit, others) -> np.ndarray:
+    """Ink darkness relative to the paper, float32 >= 0, of ``crop`` resized by ``scale``; 0 on other
+    marks away from the digit (specks, neighbours), while every faint pixel next to it stays."""
     crop = _grey(crop)
     if light_ink:
         crop = 255 - crop
@@ -402,15 +317,9 @@ def _ink_in_box(crop: np.ndarray, paper: np.ndarray, scale: float, light_ink: bo
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     grey = cv2.resize(crop, size, interpolation=interpolation).astype(np.float32)
     paper = cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return np.maximum(paper - grey, 0) / paper
-
-
-def _near_digit(digit: np.ndarray, others: np.ndarray, shape) -> np.ndarray:
-    """1 where ink may belong to the digit, 0 on other marks away from it (specks, neighbours);
-    every faint pixel next to the digit stays."""
     near = cv2.dilate(digit.astype(np.uint8), np.ones((3, 3), np.uint8))
-    keep = 1 - (others & (near == 0)).astype(np.uint8)
-    return cv2.resize(keep, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    keep = cv2.resize(1 - (others & (near == 0)).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    return np.maximum(paper - grey, 0) / paper * keep
 
 
 def _ink_levels(relative: np.ndarray, threshold: int) -> Optional[np.ndarray]:
@@ -425,26 +334,14 @@ def _ink_levels(relative: np.ndarray, threshold: int) -> Optional[np.ndarray]:
     return cv2.copyMakeBorder(ink, INK_PAD, INK_PAD, INK_PAD, INK_PAD, cv2.BORDER_CONSTANT, value=0)
 
 
-# --- steps 6-7: stroke width, 20x20, centre of mass ----------------------------------------------
-
 def _mnist_layout(ink: np.ndarray):
-    """(28x28 digit, tight box of the ink it came from), or None when no ink is left."""
-    if _tight_box(ink) is None:
-        return None
+    """Steps 6-7: (28x28 digit, tight box of the ink it came from), or None when no ink is left."""
     ink = _normalise_stroke_width(ink)
-    tight = _tight_box(ink)
-    if tight is None:
+    tight = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
+    if tight[2] == 0:
         return None
     x, y, w, h = tight
     return _centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), tight
-
-
-def _tight_box(ink: np.ndarray) -> Optional[Box]:
-    ys, xs = np.nonzero(ink > INK_LEVEL)
-    if ys.size == 0:
-        return None
-    x, y = int(xs.min()), int(ys.min())
-    return x, y, int(xs.max()) + 1 - x, int(ys.max()) + 1 - y
 
 
 def _stroke_width(ink: np.ndarray) -> float:
@@ -466,7 +363,7 @@ def _normalise_stroke_width(ink: np.ndarray) -> np.ndarray:
 
 
 def _fit_20(ink: np.ndarray) -> np.ndarray:
-    """Area-resize (anti-aliases like MNIST) so the long side is FIT_SIDE, keeping the aspect ratio."""
+    """Area-resize so the long side is FIT_SIDE, keeping the aspect ratio."""
     height, width = ink.shape
     scale = FIT_SIDE / max(height, width)
     size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
@@ -474,7 +371,7 @@ def _fit_20(ink: np.ndarray) -> np.ndarray:
 
 
 def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Pad to 28x28 and shift (by whole pixels) the centre of mass to the centre, as MNIST did."""
+    """Pad to 28x28 and shift (by whole pixels) the centre of mass to the centre."""
     height, width = digit.shape
     out = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
     top, left = (MNIST_SIDE - height) // 2, (MNIST_SIDE - width) // 2
@@ -482,8 +379,7 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
     mass = float(out.sum())
     if mass <= 0:
         return out
-    index = np.arange(MNIST_SIDE, dtype=np.float32)
-    centre = (MNIST_SIDE - 1) / 2
+    index, centre = np.arange(MNIST_SIDE, dtype=np.float32), (MNIST_SIDE - 1) / 2
     dy = int(round(centre - float((out.sum(1) * index).sum()) / mass))
     dx = int(round(centre - float((out.sum(0) * index).sum()) / mass))
     if dx or dy:
