@@ -91,8 +91,7 @@ def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
     image = _validate(image)
     if roi is None and _is_mnist_style(image):
         return Digit(_grey(image).astype(np.float32) / np.float32(255.0), (0, 0, MNIST_SIDE, MNIST_SIDE))
-    region = _search_region(roi, image.shape[:2])
-    x, y, w, h = region
+    x, y, w, h = region = _search_region(roi, image.shape[:2])
     if min(w, h) < MIN_INPUT_SIDE:
         return None
     frame, upscale = _enlarge_tiny(image[y:y + h, x:x + w])
@@ -230,9 +229,8 @@ def _locate(work: np.ndarray) -> Optional[_Found]:
     if masks is None:
         return None
     x, y, w, h = box = cv2.boundingRect(masks[0].view(np.uint8))
-    if max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(work.shape)):
-        return None
-    if int(relative[y:y + h, x:x + w].max()) < MIN_CONTRAST:
+    too_small = max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(work.shape))
+    if too_small or int(relative[y:y + h, x:x + w].max()) < MIN_CONTRAST:
         return None
     return _Found(box, masks[0], masks[1], paper, light_ink, threshold)
 
@@ -337,10 +335,9 @@ def _ink_levels(relative: np.ndarray, threshold: int) -> Optional[np.ndarray]:
 def _mnist_layout(ink: np.ndarray):
     """Steps 6-7: (28x28 digit, tight box of the ink it came from), or None when no ink is left."""
     ink = _normalise_stroke_width(ink)
-    tight = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
-    if tight[2] == 0:
+    x, y, w, h = tight = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
+    if w == 0:
         return None
-    x, y, w, h = tight
     return _centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), tight
 
 
