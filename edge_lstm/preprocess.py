@@ -386,9 +386,14 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
 
 
 def _frame_box(tight: Box, origin, scale: float, upscale: int, region: Box) -> Box:
-    """The tight box of the (padded) ink in full-frame coordinates."""
+    """The tight box of the (padded) ink in full-frame coordinates, clamped to the searched region
+    (the stroke-width dilation and the rounding can reach past its edges)."""
     x, y, w, h = tight
+    region_x, region_y, region_w, region_h = region
     per_input_pixel = scale * upscale  # ink pixels per input pixel
-    return (region[0] + int((origin[0] * scale + x - INK_PAD) / per_input_pixel),
-            region[1] + int((origin[1] * scale + y - INK_PAD) / per_input_pixel),
-            max(1, int(round(w / per_input_pixel))), max(1, int(round(h / per_input_pixel))))
+    left = int((origin[0] * scale + x - INK_PAD) / per_input_pixel)
+    top = int((origin[1] * scale + y - INK_PAD) / per_input_pixel)
+    right, bottom = left + max(1, int(round(w / per_input_pixel))), top + max(1, int(round(h / per_input_pixel)))
+    left, top = min(max(left, 0), region_w - 1), min(max(top, 0), region_h - 1)
+    right, bottom = max(min(right, region_w), left + 1), max(min(bottom, region_h), top + 1)
+    return region_x + left, region_y + top, right - left, bottom - top
