@@ -18,14 +18,14 @@ The recipe, one function per step (tuned on camera-like frames, see tests/camera
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 __all__ = ["Digit", "to_mnist"]
 
-Box = Tuple[int, int, int, int]  # x, y, w, h
+Box = tuple[int, int, int, int]  # x, y, w, h
 
 MNIST_SIDE = 28
 FIT_SIDE = 20  # MNIST fits each digit's long side into 20 px, then pads it to 28
@@ -68,7 +68,7 @@ class Digit:
     """An MNIST-like digit: ``image`` is (28, 28) float32 in [0, 1], white on black;
     ``box`` is (x, y, w, h) of the digit in the input frame (full-frame coordinates)."""
     image: np.ndarray
-    box: Optional[Box]
+    box: Box | None
 
 
 class _Found(NamedTuple):
@@ -81,7 +81,7 @@ class _Found(NamedTuple):
     threshold: int
 
 
-def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
+def to_mnist(image: np.ndarray, roi: Box | None = None) -> Digit | None:
     """Turn a picture of one handwritten digit into an MNIST-like :class:`Digit`, or ``None``.
 
     ``roi`` = (x, y, w, h) restricts the search to that part of the frame; the returned ``box``
@@ -136,7 +136,7 @@ def _search_region(roi, shape) -> Box:
         return 0, 0, width, height
     try:
         x, y, w, h = (int(v) for v in roi)
-    except Exception as exc:  # noqa: BLE001 - any malformed roi is the caller's ValueError
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"roi must be (x, y, w, h), got {roi!r}") from exc
     x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
     if x1 <= x0 or y1 <= y0:
@@ -157,7 +157,7 @@ def _percentile(values: np.ndarray, q: float) -> int:
     return int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right"))
 
 
-def _enlarge_tiny(frame: np.ndarray) -> Tuple[np.ndarray, int]:
+def _enlarge_tiny(frame: np.ndarray) -> tuple[np.ndarray, int]:
     """Upscale a frame under MIN_WORK_SIDE by a whole factor; return it and the factor."""
     height, width = frame.shape[:2]
     factor = int(np.ceil(MIN_WORK_SIDE / max(height, width)))  # 1 from MIN_WORK_SIDE up
@@ -172,7 +172,7 @@ def _working_copy(frame: np.ndarray) -> np.ndarray:
     shrink = max(1.0, max(height, width) / WORK_SIDE)
     if shrink == 1.0:
         return _grey(frame)
-    size = (max(MIN_INPUT_SIDE, int(round(width / shrink))), max(MIN_INPUT_SIDE, int(round(height / shrink))))
+    size = (max(MIN_INPUT_SIDE, round(width / shrink)), max(MIN_INPUT_SIDE, round(height / shrink)))
     small = frame
     while min(small.shape[0] // 2, small.shape[1] // 2) >= 1 and max(small.shape[:2]) >= 2 * WORK_SIDE:
         # exact halving has a fast INTER_AREA path (~4x faster than one big step)
@@ -182,14 +182,14 @@ def _working_copy(frame: np.ndarray) -> np.ndarray:
     return _grey(small)  # converting the small copy is cheaper
 
 
-def _paper_levels(work: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _paper_levels(work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Paper brightness under dark ink (closing) and under light ink (opening) of the working copy,
     estimated on a tiny copy, smoothed and scaled back up."""
     height, width = work.shape
     shrink = max(1.0, max(width, height) / PAPER_SIDE)
     tiny = work
     if shrink > 1:
-        size = (max(PAPER_MIN_SIDE, int(round(width / shrink))), max(PAPER_MIN_SIDE, int(round(height / shrink))))
+        size = (max(PAPER_MIN_SIDE, round(width / shrink)), max(PAPER_MIN_SIDE, round(height / shrink)))
         tiny = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
     levels = [cv2.blur(cv2.morphologyEx(tiny, operation, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE), (3, 3))
               for operation in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN)]
@@ -198,7 +198,7 @@ def _paper_levels(work: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return levels[0], levels[1]
 
 
-def _paper_and_ink(work: np.ndarray) -> Tuple[np.ndarray, np.ndarray, bool]:
+def _paper_and_ink(work: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Step 2: paper brightness (as if the ink were dark), the ink's top-hat, whether the ink is light.
     The paper is most of the picture, so a clearly dark or light median decides the polarity; in
     between, the side whose top-hat has the stronger tail is the ink."""
@@ -219,7 +219,7 @@ def _threshold(relative: np.ndarray) -> int:
     return max(noise + NOISE_SPREADS * spread + NOISE_MARGIN, int(PEAK_FRACTION * peak), MIN_THRESHOLD)
 
 
-def _locate(work: np.ndarray) -> Optional[_Found]:
+def _locate(work: np.ndarray) -> _Found | None:
     """Steps 2-4 on the working copy; None when no digit stands out from the paper."""
     paper, ink, light_ink = _paper_and_ink(work)
     # ink darkness relative to the local paper brightness (255 = black): uneven light cancels
@@ -235,7 +235,7 @@ def _locate(work: np.ndarray) -> Optional[_Found]:
     return _Found(box, masks[0], masks[1], paper, light_ink, threshold)
 
 
-def _digit_masks(relative: np.ndarray, threshold: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+def _digit_masks(relative: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Step 4: (digit, other marks) as boolean masks of the working copy, or None.  The digit's
     components above ``threshold`` grow by hysteresis into those above half of it that they touch."""
     height, width = relative.shape
@@ -250,7 +250,7 @@ def _digit_masks(relative: np.ndarray, threshold: int) -> Optional[Tuple[np.ndar
     return digit, others & ~digit
 
 
-def _digit_labels(mask: np.ndarray, min_area: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def _digit_labels(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Label image of ``mask`` and the digit's labels (None if none): the largest component that is
     no speck and does not touch the border, with the pieces of a broken digit around it."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -292,7 +292,7 @@ def _sample(frame: np.ndarray, work_shape, found: _Found):
     x, y, w, h = found.box
     (work_height, work_width), (height, width) = work_shape, frame.shape[:2]
     to_frame_x, to_frame_y = width / work_width, height / work_height
-    margin = max(1, int(round(CROP_MARGIN * max(w, h))))
+    margin = max(1, round(CROP_MARGIN * max(w, h)))
     sx0, sy0 = max(0, x - margin), max(0, y - margin)
     sx1, sy1 = min(work_width, x + w + margin), min(work_height, y + h + margin)
     fx0, fy0 = int(np.floor(sx0 * to_frame_x)), int(np.floor(sy0 * to_frame_y))
@@ -311,7 +311,7 @@ def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit, o
     crop = _grey(crop)
     if light_ink:
         crop = 255 - crop
-    size = (max(1, int(round(crop.shape[1] * scale))), max(1, int(round(crop.shape[0] * scale))))
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     grey = cv2.resize(crop, size, interpolation=interpolation).astype(np.float32)
     paper = cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
@@ -320,7 +320,7 @@ def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit, o
     return np.maximum(paper - grey, 0) / paper * keep
 
 
-def _ink_levels(relative: np.ndarray, threshold: int) -> Optional[np.ndarray]:
+def _ink_levels(relative: np.ndarray, threshold: int) -> np.ndarray | None:
     """Paper 0, ink ~1: the faint floor (half the threshold) maps to 0 and FULL_INK of the ink's
     reference darkness to 1; padded by INK_PAD.  None if there is no ink."""
     rank = int(INK_PERCENTILE * (relative.size - 1))
@@ -349,7 +349,7 @@ def _stroke_width(ink: np.ndarray) -> float:
 
 def _normalise_stroke_width(ink: np.ndarray) -> np.ndarray:
     """Grey dilation (thin pens) or erosion (thick pens) to a stroke width of about STROKE_WIDTH."""
-    steps = int(round(STROKE_WIDTH - _stroke_width(ink)))
+    steps = round(STROKE_WIDTH - _stroke_width(ink))
     if steps >= 1:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (steps + 1, steps + 1))
         return cv2.dilate(ink, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
@@ -363,7 +363,7 @@ def _fit_20(ink: np.ndarray) -> np.ndarray:
     """Area-resize so the long side is FIT_SIDE, keeping the aspect ratio."""
     height, width = ink.shape
     scale = FIT_SIDE / max(height, width)
-    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0, 1)
 
 
@@ -377,8 +377,8 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
     if mass <= 0:
         return out
     index, centre = np.arange(MNIST_SIDE, dtype=np.float32), (MNIST_SIDE - 1) / 2
-    dy = int(round(centre - float((out.sum(1) * index).sum()) / mass))
-    dx = int(round(centre - float((out.sum(0) * index).sum()) / mass))
+    dy = round(centre - float((out.sum(1) * index).sum()) / mass)
+    dx = round(centre - float((out.sum(0) * index).sum()) / mass)
     if dx or dy:
         shift = np.float32([[1, 0, dx], [0, 1, dy]])
         out = cv2.warpAffine(out, shift, (MNIST_SIDE, MNIST_SIDE), flags=cv2.INTER_NEAREST, borderValue=0)
@@ -393,7 +393,7 @@ def _frame_box(tight: Box, origin, scale: float, upscale: int, region: Box) -> B
     per_input_pixel = scale * upscale  # ink pixels per input pixel
     left = int((origin[0] * scale + x - INK_PAD) / per_input_pixel)
     top = int((origin[1] * scale + y - INK_PAD) / per_input_pixel)
-    right, bottom = left + max(1, int(round(w / per_input_pixel))), top + max(1, int(round(h / per_input_pixel)))
+    right, bottom = left + max(1, round(w / per_input_pixel)), top + max(1, round(h / per_input_pixel))
     left, top = min(max(left, 0), region_w - 1), min(max(top, 0), region_h - 1)
     right, bottom = max(min(right, region_w), left + 1), max(min(bottom, region_h), top + 1)
     return region_x + left, region_y + top, right - left, bottom - top

@@ -238,7 +238,7 @@ def test_output_is_laid_out_like_mnist(digit):
     assert image.min() >= 0 and 0.9 < image.max() <= 1
     cy, cx = centre_of_mass(image)
     assert abs(cy - 13.5) <= 0.5 and abs(cx - 13.5) <= 0.5
-    x, y, w, h = cv2.boundingRect((image > 0.1).view(np.uint8))
+    _, _, w, h = cv2.boundingRect((image > 0.1).view(np.uint8))
     assert 18 <= max(w, h) <= 21
     assert overlap(result.box, (130, 70, 60, 100) if digit != "1" else (158, 70, 8, 100)) > 0.5
 
