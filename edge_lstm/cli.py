@@ -143,7 +143,9 @@ def train(
                                  "of the training images (pen width, rotation, perspective, light, "
                                  "blur, noise, JPEG), run through the device's preprocessing."),
     augment_copies: int = typer.Option(30000, min=1, help="How many camera-like variants to add."),
-    seed: int = typer.Option(1, help="Random seed; the same seed gives the same model."),
+    seed: int = typer.Option(1, help="Random seed; the same seed gives the same model on the same "
+                             "machine with the same library versions (elsewhere: similar accuracy, "
+                             "other weights)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Train on the first N images only."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model."),
 ) -> None:
