@@ -55,8 +55,9 @@ class _Stdout(io.TextIOWrapper):
 
 
 def label_stdout_errors() -> None:
-    """Make a failed write to ``sys.stdout`` raise ``StdoutFailed``."""
-    sys.stdout = _Stdout(sys.stdout)
+    """Make a failed write to ``sys.stdout`` raise ``StdoutFailed`` (when it is a real stream)."""
+    if hasattr(sys.stdout, "buffer"):
+        sys.stdout = _Stdout(sys.stdout)
 
 
 def discard_stdout() -> None:

@@ -55,20 +55,25 @@ def bad_models(tmp_path_factory):
 
 
 CASES = [
-    (["train", "--data", "/nonexistent/mnist.npz"], "dataset not found"),
-    (["train", "--schedule", "linear"], "--schedule must be one of"),
-    (["train", "--out", "{tmp}/model.h5"], "must end in .keras"),
-    (["convert", "{models}/legacy.h5", "--out", "{tmp}"], "not a .keras model"),
-    (["convert", "{models}/text.keras", "--out", "{tmp}"], "not a .keras zip archive"),
-    (["convert", "{models}/lambda.keras", "--out", "{tmp}"], "not a readable Keras model"),
-    (["convert", "{tmp}/missing.keras"], "model not found"),
-    (["parity", "--keras", "{models}/legacy.h5", "--limit", "10"], "not a .keras model"),
-    (["parity", "--keras", "{models}/lambda.keras", "--limit", "10"], "not a readable Keras model"),
+    pytest.param(["train", "--data", "/nonexistent/mnist.npz"], "dataset not found", id="train-no-data"),
+    pytest.param(["train", "--schedule", "linear"], "--schedule must be one of", id="train-schedule"),
+    pytest.param(["train", "--out", "{tmp}/model.h5"], "must end in .keras", id="train-out-h5"),
+    pytest.param(["convert", "{models}/legacy.h5", "--out", "{tmp}"], "not a .keras model",
+                 id="convert-h5"),
+    pytest.param(["convert", "{models}/text.keras", "--out", "{tmp}"], "not a .keras zip archive",
+                 id="convert-not-zip"),
+    pytest.param(["convert", "{models}/lambda.keras", "--out", "{tmp}"], "not a readable Keras model",
+                 id="convert-lambda-refused-by-safe-mode"),
+    pytest.param(["convert", "{tmp}/missing.keras"], "model not found", id="convert-missing"),
+    pytest.param(["parity", "--keras", "{models}/legacy.h5", "--limit", "10"], "not a .keras model",
+                 id="parity-keras-h5"),
+    pytest.param(["parity", "--keras", "{models}/lambda.keras", "--limit", "10"],
+                 "not a readable Keras model", id="parity-keras-lambda"),
 ]
 
 
 @pytest.mark.parametrize("onednn", ONEDNN)
-@pytest.mark.parametrize("args, message", CASES, ids=[" ".join(a[:2]) for a, _ in CASES])
+@pytest.mark.parametrize("args, message", CASES)
 def test_host_error_is_one_line(args, message, onednn, bad_models, tmp_path):
     args = [a.format(tmp=tmp_path, models=bad_models) for a in args]
     if args[0] == "train" and "--out" not in args:
@@ -97,3 +102,14 @@ def test_the_filter_drops_start_up_noise_and_keeps_everything_else(capfd):
                     b"instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
                     b"appropriate compiler flags.\n")
     assert capfd.readouterr().err == kept
+
+
+def test_keras_with_a_known_safe_mode_bypass_is_refused():
+    from converters import model
+    from edge_lstm.errors import EdgeLstmError
+
+    for old in ("3.5.0", "3.11.3", "3.13.1"):
+        with pytest.raises(EdgeLstmError, match=f"Keras {old} can run code hidden in a model file"):
+            model.require_safe_keras(old)
+    model.require_safe_keras("3.13.2")
+    model.require_safe_keras()  # the installed one
