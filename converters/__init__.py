@@ -6,6 +6,9 @@ The device package ``edge_lstm`` never imports this package, except lazily in th
 ``convert`` commands.
 """
 
-import os
+from edge_lstm import tf_log
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter off the terminal
+# Before any module here imports TensorFlow, also in convert's child processes. TF_ENABLE_ONEDNN_OPTS
+# is left as the user set it: turning oneDNN off would not make training bit-identical across
+# CPUs anyway (see the README).
+tf_log.install()

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import keras
+
+from edge_lstm.errors import EdgeLstmError
 
 ARCHITECTURE = "Dense(28) → LSTM(28) → Dense(10, softmax) over 28 rows of 28 pixels"
 INPUT_SHAPE = (28, 28)
 CLASSES = 10
+# Earlier Keras run code hidden in a model file despite safe_mode: config.json calling any
+# function (CVE-2025-1550, fixed in 3.9), turning safe mode off from inside the file (3.11),
+# legacy HDF5 ignoring it (CVE-2025-9905, 3.11.3), reading any file or URL (CVE-2025-12058, 3.12),
+# a TFSMLayer loading an outside SavedModel (CVE-2026-1462, 3.13.2).
+SAFE_KERAS = (3, 13, 2)
 
 
 def build(units: int = 28, unroll: bool = False) -> keras.Model:
@@ -22,12 +32,34 @@ def build(units: int = 28, unroll: bool = False) -> keras.Model:
     )
 
 
-def load(path) -> keras.Model:
-    """Load a ``.keras`` model and check it takes 28×28 images and gives 10 classes."""
-    from edge_lstm.errors import EdgeLstmError
+def require_safe_keras(version: str = keras.__version__) -> None:
+    """Refuse to load model files with a Keras whose safe mode is known to let code through."""
+    release = tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+    if release < SAFE_KERAS:
+        need = ".".join(map(str, SAFE_KERAS))
+        raise EdgeLstmError(f"Keras {version} can run code hidden in a model file even in safe mode; "
+                            f"pip install 'keras>={need}'")
 
+
+def load(path) -> keras.Model:
+    """Load a ``.keras`` model in safe mode and check it takes 28×28 images and gives 10 classes.
+
+    Only the Keras 3 zip format is read: legacy HDF5 and SavedModel files are refused before
+    Keras sees them, as they can carry code that safe mode does not cover."""
+    path = Path(path)
+    require_safe_keras()
+    if path.suffix != ".keras":
+        raise EdgeLstmError(f"{path}: not a .keras model; only the Keras 3 format is loaded "
+                            "(other formats can run code when loaded)")
     try:
-        model = keras.models.load_model(path, compile=False)
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise EdgeLstmError(f"cannot read {path}: {e.strerror}") from None
+    if magic != b"PK\x03\x04":
+        raise EdgeLstmError(f"{path}: not a readable Keras model (not a .keras zip archive)")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for a bad file
         raise EdgeLstmError(f"{path}: not a readable Keras model ({type(e).__name__})") from None
     if tuple(model.input_shape[1:]) != INPUT_SHAPE or tuple(model.output_shape[1:]) != (CLASSES,):

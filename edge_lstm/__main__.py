@@ -1,5 +1,5 @@
 """``python -m edge_lstm`` runs the command line, like ``edge-lstm``."""
 
-from edge_lstm.cli import app
+from edge_lstm.cli import main
 
-app(prog_name="edge-lstm")
+main()

@@ -1,11 +1,14 @@
 """Atomic file writes: write a temporary file beside the target, then rename it into place.
 
-A crash or an error part-way leaves the previous file (or no file), never a half-written one.
+A crash, an error, Ctrl-C or SIGTERM (the command line raises it as an exception) part-way leaves
+the previous file (or no file), never a half-written one; the data and the rename are synced, so
+a power cut right after (an SD card on a device) does not leave an empty file either.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -31,21 +34,44 @@ def check_writable(path: Path, force: bool) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success rename it to ``path``."""
+    """Yield a temporary path in the target's folder; on success sync it and rename it to ``path``."""
     path = Path(path)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+        prefix, suffix = _temp_affixes(path)
+        fd, name = tempfile.mkstemp(suffix, prefix, dir=path.parent)
+        tmp = Path(name)
+        os.close(fd)
+        yield tmp
+        _fsync(tmp, os.O_RDONLY)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+        _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the rename itself
     except OSError as e:
-        raise EdgeLstmError(f"cannot write {path}: {e.strerror}") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp_path, path)
+        raise EdgeLstmError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
-        tmp_path.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _temp_affixes(path: Path) -> tuple[str, str]:
+    """``.NAME.`` and the suffix for the temporary file: hidden, named after the target, and short
+    enough (under 100 bytes with mkstemp's 8 random characters) for a 255-byte name limit."""
+    name = path.name.encode()[:64].decode(errors="ignore")
+    suffix = path.suffix if len(path.suffix.encode()) <= 16 else ""  # writers pick a format by it
+    return f".{name}.", suffix
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno != errno.EINVAL:  # EINVAL: a file system that cannot sync this (some folders)
+            raise
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -3,6 +3,10 @@
 Device commands (``infer``, ``parity``, ``bench``) import only the light runtime. Host commands
 (``train``, ``convert``) import the TensorFlow toolchain in ``converters`` inside the command, so
 ``edge-lstm --help`` and every device command run without TensorFlow.
+
+``main`` is the program (``edge-lstm``, ``python -m edge_lstm``). It and ``clean_errors`` on each
+command share one table, ``_ending``, of the ways a run ends that are not bugs: one line on stderr
+and an exit code, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +17,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
-import typer
+try:  # Ctrl-C while the command line loads (typer: most of 0.1 s): the same one line as later
+    import typer
 
-from edge_lstm.errors import EdgeLstmError
+    from edge_lstm import exits, tf_log
+    from edge_lstm.errors import EdgeLstmError
+except KeyboardInterrupt:
+    sys.stderr.write("error: interrupted\n")
+    raise SystemExit(130) from None
 
 app = typer.Typer(
     name="edge-lstm",
@@ -32,6 +41,31 @@ DataOption = typer.Option(None, "--data", help="MNIST as a Keras-layout .npz or 
 HOST_MODULES = ("tensorflow", "keras", "matplotlib")  # only train, convert and parity --keras need them
 
 
+def _ending(e: BaseException) -> tuple[str, int] | None:
+    """The one-line message and exit code for a way a run can end that is not a bug, else None."""
+    if isinstance(e, EdgeLstmError):
+        return str(e), 2
+    if isinstance(e, ModuleNotFoundError) and e.name in HOST_MODULES:
+        return (f"this needs {e.name}, the host toolchain: pip install 'edge-lstm[train]' "
+                "(device commands do not)"), 2
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted", 130
+    if isinstance(e, exits.Stopped):
+        return f"stopped by {e.name}", 128 + e.signum
+    if isinstance(e, exits.StdoutFailed):
+        exits.discard_stdout()
+        return f"cannot write to standard output: {e.strerror}", 2
+    return None
+
+
+def _typer_swallowed(e: SystemExit) -> BaseException | None:
+    """What Typer turned into this exit without a word: Ctrl-C while it parsed, a broken pipe."""
+    cause = e.__context__
+    if isinstance(cause, typer.Exit):
+        cause = cause.__cause__
+    return cause if isinstance(cause, (KeyboardInterrupt, OSError)) else None
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error and return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)
@@ -39,23 +73,41 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def clean_errors(command):
-    """Turn the errors a user can fix, and Ctrl-C, into one line and an exit code."""
+    """Give a command's endings their one line and exit code here, inside Typer, which would
+    otherwise turn Ctrl-C and a broken pipe into a silent exit."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except EdgeLstmError as e:
-            raise fail(str(e)) from None
-        except ModuleNotFoundError as e:
-            if e.name not in HOST_MODULES:
+        except BaseException as e:
+            ending = _ending(e)
+            if ending is None:
                 raise
-            raise fail(f"this needs {e.name}, the host toolchain: pip install 'edge-lstm[train]' "
-                       "(device commands do not)") from None
-        except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+            raise fail(*ending) from None
 
     return wrapper
+
+
+def main() -> None:
+    """The program: run the command line, then end it with an exit code and at most one line."""
+    exits.raise_on_stop_signals()  # so that finally blocks remove temporary files
+    tf_log.install()  # device commands load TensorFlow on request (--runtime tensorflow, bench)
+    try:
+        if sys.stdout is None:  # started with stdout closed: every answer would be lost
+            raise EdgeLstmError("standard output is closed; nowhere to write the answers")
+        exits.label_stdout_errors()
+        try:
+            app(prog_name="edge-lstm")  # always ends in SystemExit
+        finally:
+            sys.stdout.flush()  # now, while a failure can still be reported
+    except BaseException as e:
+        if isinstance(e, SystemExit):
+            e = _typer_swallowed(e) or e
+        ending = _ending(e)
+        if ending is None:
+            raise
+        raise SystemExit(fail(*ending).exit_code) from None
 
 
 def _print_version(value: bool) -> None:
@@ -91,7 +143,9 @@ def train(
                                  "of the training images (pen width, rotation, perspective, light, "
                                  "blur, noise, JPEG), run through the device's preprocessing."),
     augment_copies: int = typer.Option(30000, min=1, help="How many camera-like variants to add."),
-    seed: int = typer.Option(1, help="Random seed; the same seed gives the same model."),
+    seed: int = typer.Option(1, help="Random seed; the same seed gives the same model on the same "
+                             "machine with the same library versions (elsewhere: similar accuracy, "
+                             "other weights)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Train on the first N images only."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model."),
 ) -> None:

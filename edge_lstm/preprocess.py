@@ -1,58 +1,109 @@
 """Camera frame -> MNIST-like 28x28 digit.  OpenCV + numpy only (never imports TensorFlow).
 
-``to_mnist(image, roi=None)`` takes any picture of one handwritten digit (BGR/BGRA or grey uint8,
-any size, dark ink on light paper or light on dark) and returns a :class:`Digit` whose ``image`` is
-a 28x28 float32 array in [0, 1] laid out like MNIST (white digit on black, the digit fitted into a
-20x20 box keeping its aspect ratio, centred by centre of mass), or ``None`` when there is no digit.
+``to_mnist(image, roi=None)`` takes a picture of one handwritten digit (any size, dark ink on light
+paper or light on dark) and lays it out like MNIST: 28x28 float32 in [0, 1], white on black, fitted
+into 20x20 keeping its aspect ratio, centred by centre of mass.  MNIST-style input passes unchanged.
 
-Recipe (tuned on camera-like frames, see tests/camera_frames.py):
-
-1. work on a copy downscaled to about 160 px (INTER_AREA averages the sensor noise away), grey;
-   inputs under 96 px are upscaled first;
-2. background = morphological closing (dark ink) or opening (light ink) of that copy, the polarity
-   being the one whose top-hat has the stronger tail;
-3. ink darkness relative to the local paper brightness, ``(paper - grey) / paper`` (uneven light
-   cancels), thresholded at a level set from the darkest ink and the noise floor;
-4. connected components: drop specks and blobs touching the border, keep the largest one and merge
-   the nearby pieces of a broken digit;
-5. back at full resolution, sample the *grey-level* ink darkness (not the binary mask) in the
-   digit's box, normalise it so the ink is ~1 and the paper 0;
-6. resize so the digit's long side is 40 px, normalise the stroke width to MNIST's with a grey
-   dilation/erosion, area-resize (INTER_AREA, which anti-aliases like MNIST) to the 20x20 box;
-7. pad to 28x28 and shift the centre of mass to the centre, as in the original MNIST recipe.
-
-An image that already is MNIST-style (28x28, dark background, bright digit) passes through
-unchanged as ``image / 255``.
+The recipe, one function per step (tuned on camera-like frames, see tests/camera_frames.py):
+1. ``_working_copy``: grey, about 160 px (INTER_AREA averages the sensor noise; tiny inputs upscaled);
+2. ``_paper_and_ink``: paper = closing (dark ink) or opening (light ink), whichever polarity wins;
+3. ink relative to the local paper, ``(paper - grey) / paper`` (uneven light cancels), ``_threshold``;
+4. ``_digit_masks``: components without specks and border blobs, the largest one with the pieces of
+   a broken digit, grown by hysteresis into its faint ink;
+5. ``_sample``: at full resolution, the *grey-level* ink in the digit's box, paper 0 and ink ~1;
+6. ``_normalise_stroke_width`` to MNIST's (grey dilation/erosion at 40 px), ``_fit_20`` (INTER_AREA
+   anti-aliases like MNIST); 7. ``_centre_by_mass`` in 28x28, as the original MNIST recipe did.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 __all__ = ["Digit", "to_mnist"]
 
-Box = Tuple[int, int, int, int]
+Box = tuple[int, int, int, int]  # x, y, w, h
 
-_WORK = 160  # long side of the working copy used for thresholding and components
-_MNIST_WIDTH = 1.85  # median stroke width of MNIST digits, measured with _stroke_width
-_NORM_WIDTH = True  # dilate/erode to MNIST's stroke width
-_BINARY = False  # ablation: sample the binary mask instead of grey-level ink
-_BLUR = 0.0  # optional Gaussian sigma after the 20x20 resize
-_TARGET40 = 3.7  # stroke width to reach in the 40 px box; gives ~_MNIST_WIDTH after the 20 px resize
-_MID = 40  # size of the intermediate box where the stroke width is normalised
+MNIST_SIDE = 28
+FIT_SIDE = 20  # MNIST fits each digit's long side into 20 px, then pads it to 28
+MIN_INPUT_SIDE = 8  # the smallest side worth searching for a digit
+MIN_WORK_SIDE = 96  # smaller inputs are upscaled first so the morphology has room to work
+WORK_SIDE = 160  # long side of the working copy: keeps the digit's shape, fast to threshold
+PAPER_SIDE, PAPER_MIN_SIDE = 40, 4  # long and shortest side of the tiny copy where the paper is estimated
+PAPER_KERNEL = np.ones((5, 5), np.uint8)  # ~1/8 of PAPER_SIDE: wide enough to swallow a felt-pen stroke
+STROKE_SIDE = 40  # digit's long side while its stroke width is normalised
+STROKE_WIDTH = 3.7  # stroke width at STROKE_SIDE that becomes MNIST's median (~1.85 px) at FIT_SIDE
+# polarity and paper
+MNIST_BORDER, MNIST_PEAK = 40.0, 100  # an input already laid out like MNIST: dark border, bright digit
+DARK_PAPER, LIGHT_PAPER = 80, 150  # median grey below: a dark board (light ink); above: light paper
+TAIL_PERCENTILE = 99.9  # the ink's tail: the strongest 0.1% of a top-hat
+LIGHT_TAIL_RATIO = 1.3  # light ink must clearly beat the far more common dark ink
+MIN_PAPER = 16  # floor of the paper brightness, so the ink ratio stays finite in black corners
+# threshold, on the relative ink (255 = black)
+PEAK_PERCENTILE = 99.7  # the darkest ink, robust to a few hot pixels
+NOISE_SPREADS = 6  # the threshold sits this many quartile spreads above the median (noise floor)...
+NOISE_MARGIN = 5  # ...plus a margin for JPEG-flat paper, where the spread is 0
+PEAK_FRACTION = 0.35  # ...and at least this fraction of the darkest ink, so halos stay out
+MIN_THRESHOLD = 15  # never threshold the paper grain itself (~6% darker than the paper)
+# components
+MIN_AREA, MIN_AREA_FRACTION = 4, 0.0004  # specks: under 4 working pixels or 0.04% of the working copy
+PIECE_AREA = 0.04  # a piece of a broken digit has at least this fraction of the main stroke's area,
+PIECE_GAP = 0.25  # lies within this fraction of the digit's size from it,
+PIECE_GROWTH = 1.6  # and does not make the digit larger than this factor (a neighbouring mark would)
+MIN_DIGIT, MIN_DIGIT_FRACTION = 5, 0.05  # a digit spans at least 5 working px and 5% of the short side
+MIN_CONTRAST = 20  # its darkest ink is at least ~8% darker than its paper
+# grey-level ink in the digit's box
+CROP_MARGIN = 0.08  # margin around the box (fraction of its long side) for the faint stroke ends
+INK_PERCENTILE = 0.97  # the ink's reference darkness, robust to a few very dark pixels...
+FULL_INK = 0.75  # ...of which this fraction already counts as full ink (1.0): pens vary along a stroke
+INK_PAD = 4  # zero border around the ink so the stroke-width dilation has room
+INK_LEVEL = 0.3  # pixels above this ink level make the digit's tight box
 
 
 @dataclass(frozen=True)
 class Digit:
     """An MNIST-like digit: ``image`` is (28, 28) float32 in [0, 1], white on black;
     ``box`` is (x, y, w, h) of the digit in the input frame (full-frame coordinates)."""
-
     image: np.ndarray
-    box: Optional[Box]
+    box: Box | None
+
+
+class _Found(NamedTuple):
+    """The digit as located on the working copy."""
+    box: Box  # its bounding box
+    mask: np.ndarray  # its pixels
+    others: np.ndarray  # pixels of other marks: specks, neighbouring writing
+    paper: np.ndarray  # paper brightness (uint8), as if the ink were dark
+    light_ink: bool
+    threshold: int
+
+
+def to_mnist(image: np.ndarray, roi: Box | None = None) -> Digit | None:
+    """Turn a picture of one handwritten digit into an MNIST-like :class:`Digit`, or ``None``.
+
+    ``roi`` = (x, y, w, h) restricts the search to that part of the frame; the returned ``box``
+    is always in full-frame coordinates.  Raises ``ValueError`` for an empty image, a non-uint8
+    dtype or a shape that is not (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
+    """
+    image = _validate(image)
+    if roi is None and _is_mnist_style(image):
+        return Digit(_grey(image).astype(np.float32) / np.float32(255.0), (0, 0, MNIST_SIDE, MNIST_SIDE))
+    x, y, w, h = region = _search_region(roi, image.shape[:2])
+    if min(w, h) < MIN_INPUT_SIDE:
+        return None
+    frame, upscale = _enlarge_tiny(image[y:y + h, x:x + w])
+    work = _working_copy(frame)
+    found = _locate(work)
+    sampled = None if found is None else _sample(frame, work.shape, found)
+    shaped = None if sampled is None else _mnist_layout(sampled[0])
+    if shaped is None:
+        return None
+    digit28, tight = shaped
+    _, scale, origin = sampled
+    return Digit(digit28.astype(np.float32), _frame_box(tight, origin, scale, upscale, region))
 
 
 def _validate(image) -> np.ndarray:
@@ -70,6 +121,29 @@ def _validate(image) -> np.ndarray:
     return image
 
 
+def _is_mnist_style(image: np.ndarray) -> bool:
+    if image.shape[:2] != (MNIST_SIDE, MNIST_SIDE):
+        return False
+    grey = _grey(image)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return float(border.mean()) < MNIST_BORDER and int(grey.max()) >= MNIST_PEAK
+
+
+def _search_region(roi, shape) -> Box:
+    """The part of the frame to search: all of it, or ``roi`` clipped to it."""
+    height, width = shape
+    if roi is None:
+        return 0, 0, width, height
+    try:
+        x, y, w, h = (int(v) for v in roi)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"roi must be (x, y, w, h), got {roi!r}") from exc
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"roi {roi!r} is empty or outside the {width}x{height} frame")
+    return x0, y0, x1 - x0, y1 - y0
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
@@ -77,251 +151,249 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image), code)
 
 
-def _pct(a: np.ndarray, q: float) -> int:
+def _percentile(values: np.ndarray, q: float) -> int:
     """q-th percentile (0-100) of a uint8 array via its histogram (much faster than np.percentile)."""
-    c = np.cumsum(np.bincount(a.ravel(), minlength=256))
-    return int(np.searchsorted(c, q / 100.0 * (c[-1] - 1), side="right"))
+    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    return int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right"))
 
 
-def _is_mnist_style(grey: np.ndarray) -> bool:
-    if grey.shape != (28, 28):
-        return False
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return float(border.mean()) < 40.0 and int(grey.max()) >= 100
+def _enlarge_tiny(frame: np.ndarray) -> tuple[np.ndarray, int]:
+    """Upscale a frame under MIN_WORK_SIDE by a whole factor; return it and the factor."""
+    height, width = frame.shape[:2]
+    factor = int(np.ceil(MIN_WORK_SIDE / max(height, width)))  # 1 from MIN_WORK_SIDE up
+    if factor > 1:
+        frame = cv2.resize(frame, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
+    return frame, factor
+
+
+def _working_copy(frame: np.ndarray) -> np.ndarray:
+    """Step 1: a grey copy with a long side of about WORK_SIDE."""
+    height, width = frame.shape[:2]
+    shrink = max(1.0, max(height, width) / WORK_SIDE)
+    if shrink == 1.0:
+        return _grey(frame)
+    size = (max(MIN_INPUT_SIDE, round(width / shrink)), max(MIN_INPUT_SIDE, round(height / shrink)))
+    small = frame
+    while min(small.shape[0] // 2, small.shape[1] // 2) >= 1 and max(small.shape[:2]) >= 2 * WORK_SIDE:
+        # exact halving has a fast INTER_AREA path (~4x faster than one big step)
+        small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if small.shape[:2] != size[::-1]:
+        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+    return _grey(small)  # converting the small copy is cheaper
+
+
+def _paper_levels(work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Paper brightness under dark ink (closing) and under light ink (opening) of the working copy,
+    estimated on a tiny copy, smoothed and scaled back up."""
+    height, width = work.shape
+    shrink = max(1.0, max(width, height) / PAPER_SIDE)
+    tiny = work
+    if shrink > 1:
+        size = (max(PAPER_MIN_SIDE, round(width / shrink)), max(PAPER_MIN_SIDE, round(height / shrink)))
+        tiny = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+    levels = [cv2.blur(cv2.morphologyEx(tiny, operation, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE), (3, 3))
+              for operation in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN)]
+    if shrink > 1:
+        levels = [cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR) for level in levels]
+    return levels[0], levels[1]
+
+
+def _paper_and_ink(work: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Step 2: paper brightness (as if the ink were dark), the ink's top-hat, whether the ink is light.
+    The paper is most of the picture, so a clearly dark or light median decides the polarity; in
+    between, the side whose top-hat has the stronger tail is the ink."""
+    closing, opening = _paper_levels(work)
+    dark_ink, light_ink = cv2.subtract(closing, work), cv2.subtract(work, opening)
+    median = _percentile(work, 50)
+    if median < DARK_PAPER or (median <= LIGHT_PAPER and _percentile(light_ink, TAIL_PERCENTILE)
+                               > _percentile(dark_ink, TAIL_PERCENTILE) * LIGHT_TAIL_RATIO):
+        return np.maximum(cv2.subtract(255, opening), MIN_PAPER), light_ink, True
+    return np.maximum(closing, MIN_PAPER), dark_ink, False
+
+
+def _threshold(relative: np.ndarray) -> int:
+    """Step 3: high hysteresis threshold, clear of the noise floor and a fair part of the darkest ink."""
+    peak = _percentile(relative, PEAK_PERCENTILE)
+    noise = _percentile(relative, 50)
+    spread = _percentile(relative, 75) - noise
+    return max(noise + NOISE_SPREADS * spread + NOISE_MARGIN, int(PEAK_FRACTION * peak), MIN_THRESHOLD)
+
+
+def _locate(work: np.ndarray) -> _Found | None:
+    """Steps 2-4 on the working copy; None when no digit stands out from the paper."""
+    paper, ink, light_ink = _paper_and_ink(work)
+    # ink darkness relative to the local paper brightness (255 = black): uneven light cancels
+    relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
+    threshold = _threshold(relative)
+    masks = _digit_masks(relative, threshold)
+    if masks is None:
+        return None
+    x, y, w, h = box = cv2.boundingRect(masks[0].view(np.uint8))
+    too_small = max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(work.shape))
+    if too_small or int(relative[y:y + h, x:x + w].max()) < MIN_CONTRAST:
+        return None
+    return _Found(box, masks[0], masks[1], paper, light_ink, threshold)
+
+
+def _digit_masks(relative: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Step 4: (digit, other marks) as boolean masks of the working copy, or None.  The digit's
+    components above ``threshold`` grow by hysteresis into those above half of it that they touch."""
+    height, width = relative.shape
+    labels, kept = _digit_labels((relative > threshold).astype(np.uint8),
+                                 max(MIN_AREA, int(MIN_AREA_FRACTION * width * height)))
+    if kept is None:
+        return None
+    digit = (np.bincount(kept, minlength=int(labels.max()) + 1) > 0)[labels]
+    others = (labels > 0) & ~digit
+    count, labels = cv2.connectedComponents((relative > threshold // 2).astype(np.uint8), connectivity=8)
+    digit = (np.bincount(labels[digit], minlength=count) > 0)[labels]  # digit pixels are never label 0
+    return digit, others & ~digit
+
+
+def _digit_labels(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Label image of ``mask`` and the digit's labels (None if none): the largest component that is
+    no speck and does not touch the border, with the pieces of a broken digit around it."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    stats = stats[1:]  # without the background
+    left, top, width, height, area = stats.T
+    touches_border = (left == 0) | (top == 0) | (left + width >= mask.shape[1]) | (top + height >= mask.shape[0])
+    candidates = np.nonzero(~touches_border & (area >= min_area))[0]
+    if candidates.size == 0:
+        return labels, None
+    main = int(candidates[np.argmax(area[candidates])])
+    min_piece = max(min_area, PIECE_AREA * area[main])
+    pieces = [int(c) for c in candidates if c != main and area[c] >= min_piece]
+    kept = _merge_pieces([(x, y, x + w, y + h) for x, y, w, h, _ in stats.tolist()], main, pieces)
+    return labels, np.array(kept, np.int32) + 1
+
+
+def _merge_pieces(rects: list, main: int, pieces: list) -> list:
+    """The main component plus the pieces that lie close to its (growing) box without making it much
+    larger: the parts of a broken stroke, not a neighbouring mark.  Repeats until nothing joins."""
+    kept, (x0, y0, x1, y1) = [main], rects[main]
+    joined = True
+    while joined and pieces:
+        joined = False
+        size = max(x1 - x0, y1 - y0)
+        for piece in list(pieces):
+            px0, py0, px1, py1 = rects[piece]
+            gap = max(0, px0 - x1, x0 - px1, py0 - y1, y0 - py1)
+            merged = min(x0, px0), min(y0, py0), max(x1, px1), max(y1, py1)
+            if gap <= PIECE_GAP * size and max(merged[2] - merged[0], merged[3] - merged[1]) <= PIECE_GROWTH * size:
+                kept.append(piece)
+                pieces.remove(piece)
+                (x0, y0, x1, y1), joined = merged, True
+    return kept
+
+
+def _sample(frame: np.ndarray, work_shape, found: _Found):
+    """Step 5: (ink, scale, origin), the grey-level ink around the digit resized by ``scale`` so its
+    long side is STROKE_SIDE, padded by INK_PAD; ``origin`` is its corner in the frame.  None if no ink."""
+    x, y, w, h = found.box
+    (work_height, work_width), (height, width) = work_shape, frame.shape[:2]
+    to_frame_x, to_frame_y = width / work_width, height / work_height
+    margin = max(1, round(CROP_MARGIN * max(w, h)))
+    sx0, sy0 = max(0, x - margin), max(0, y - margin)
+    sx1, sy1 = min(work_width, x + w + margin), min(work_height, y + h + margin)
+    fx0, fy0 = int(np.floor(sx0 * to_frame_x)), int(np.floor(sy0 * to_frame_y))
+    fx1, fy1 = min(width, int(np.ceil(sx1 * to_frame_x))), min(height, int(np.ceil(sy1 * to_frame_y)))
+    scale = STROKE_SIDE / max(w * to_frame_x, h * to_frame_y)
+    box = np.s_[sy0:sy1, sx0:sx1]
+    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, found.light_ink, found.paper[box], found.mask[box],
+                           found.others[box])
+    ink = _ink_levels(relative, found.threshold)
+    return None if ink is None else (ink, scale, (fx0, fy0))
+
+
+def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit, others) -> np.ndarray:
+    """Ink darkness relative to the paper, float32 >= 0, of ``crop`` resized by ``scale``; 0 on other
+    marks away from the digit (specks, neighbours), while every faint pixel next to it stays."""
+    crop = _grey(crop)
+    if light_ink:
+        crop = 255 - crop
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    grey = cv2.resize(crop, size, interpolation=interpolation).astype(np.float32)
+    paper = cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    near = cv2.dilate(digit.astype(np.uint8), np.ones((3, 3), np.uint8))
+    keep = cv2.resize(1 - (others & (near == 0)).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    return np.maximum(paper - grey, 0) / paper * keep
+
+
+def _ink_levels(relative: np.ndarray, threshold: int) -> np.ndarray | None:
+    """Paper 0, ink ~1: the faint floor (half the threshold) maps to 0 and FULL_INK of the ink's
+    reference darkness to 1; padded by INK_PAD.  None if there is no ink."""
+    rank = int(INK_PERCENTILE * (relative.size - 1))
+    reference = float(np.partition(relative.ravel(), rank)[rank])
+    if reference <= 0:
+        return None
+    floor = 0.5 * threshold / 255.0
+    ink = np.clip((relative - floor) / max(FULL_INK * reference - floor, 1e-3), 0.0, 1.0)
+    return cv2.copyMakeBorder(ink, INK_PAD, INK_PAD, INK_PAD, INK_PAD, cv2.BORDER_CONSTANT, value=0)
+
+
+def _mnist_layout(ink: np.ndarray):
+    """Steps 6-7: (28x28 digit, tight box of the ink it came from), or None when no ink is left."""
+    ink = _normalise_stroke_width(ink)
+    x, y, w, h = tight = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
+    if w == 0:
+        return None
+    return _centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), tight
 
 
 def _stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width (px) of a soft ink map: 2 * ink mass / total variation (L1)."""
-    tv = float(np.abs(np.diff(ink, axis=0)).sum() + np.abs(np.diff(ink, axis=1)).sum())
-    return 2.0 * float(ink.sum()) / tv if tv > 1e-6 else 0.0
+    variation = float(np.abs(np.diff(ink, axis=0)).sum() + np.abs(np.diff(ink, axis=1)).sum())
+    return 2.0 * float(ink.sum()) / variation if variation > 1e-6 else 0.0
 
 
-def _check_roi(roi, shape) -> Box:
-    H, W = shape
-    try:
-        x, y, w, h = (int(v) for v in roi)
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"roi must be (x, y, w, h), got {roi!r}") from exc
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(W, x + w), min(H, y + h)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"roi {roi!r} is empty or outside the {W}x{H} frame")
-    return x0, y0, x1 - x0, y1 - y0
+def _normalise_stroke_width(ink: np.ndarray) -> np.ndarray:
+    """Grey dilation (thin pens) or erosion (thick pens) to a stroke width of about STROKE_WIDTH."""
+    steps = round(STROKE_WIDTH - _stroke_width(ink))
+    if steps >= 1:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (steps + 1, steps + 1))
+        return cv2.dilate(ink, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    if steps <= -1:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (1 - steps, 1 - steps))
+        return cv2.erode(ink, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return ink
 
 
-def _select(mask: np.ndarray, min_area: int):
-    """Pick the digit's components in a binary mask; return (x, y, w, h, label image, labels kept)."""
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
-        return None
-    h, w = mask.shape
-    xs, ys, ws, hs, area = (stats[1:, i] for i in range(5))
-    touching = (xs == 0) | (ys == 0) | (xs + ws >= w) | (ys + hs >= h)
-    ok = (~touching) & (area >= min_area)
-    cand = np.nonzero(ok)[0]
-    if cand.size == 0:
-        return None
-    main = cand[np.argmax(area[cand])]
-    keep = [main]
-    bx0, by0, bx1, by1 = xs[main], ys[main], xs[main] + ws[main], ys[main] + hs[main]
-    rest = [int(c) for c in cand if c != main and area[c] >= max(min_area, 0.04 * area[main])]
-    changed = True
-    while changed and rest:
-        changed = False
-        size = max(bx1 - bx0, by1 - by0)
-        for c in list(rest):
-            cx0, cy0, cx1, cy1 = xs[c], ys[c], xs[c] + ws[c], ys[c] + hs[c]
-            gapx = max(0, max(cx0 - bx1, bx0 - cx1))
-            gapy = max(0, max(cy0 - by1, by0 - cy1))
-            nx0, ny0, nx1, ny1 = min(bx0, cx0), min(by0, cy0), max(bx1, cx1), max(by1, cy1)
-            grown = max(nx1 - nx0, ny1 - ny0)
-            if max(gapx, gapy) <= 0.25 * size and grown <= 1.6 * size:
-                keep.append(c)
-                rest.remove(c)
-                bx0, by0, bx1, by1 = nx0, ny0, nx1, ny1
-                changed = True
-    return bx0, by0, bx1 - bx0, by1 - by0, lab, np.array(keep, np.int32) + 1
+def _fit_20(ink: np.ndarray) -> np.ndarray:
+    """Area-resize so the long side is FIT_SIDE, keeping the aspect ratio."""
+    height, width = ink.shape
+    scale = FIT_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0, 1)
 
 
-def _center_of_mass_28(img20: np.ndarray) -> np.ndarray:
-    h, w = img20.shape
-    out = np.zeros((28, 28), np.float32)
-    y0, x0 = (28 - h) // 2, (28 - w) // 2
-    out[y0:y0 + h, x0:x0 + w] = img20
-    m = float(out.sum())
-    if m <= 0:
+def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Pad to 28x28 and shift (by whole pixels) the centre of mass to the centre."""
+    height, width = digit.shape
+    out = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    top, left = (MNIST_SIDE - height) // 2, (MNIST_SIDE - width) // 2
+    out[top:top + height, left:left + width] = digit
+    mass = float(out.sum())
+    if mass <= 0:
         return out
-    ys = np.arange(28, dtype=np.float32)
-    cy = float((out.sum(1) * ys).sum()) / m
-    cx = float((out.sum(0) * ys).sum()) / m
-    dx, dy = int(round(13.5 - cx)), int(round(13.5 - cy))
+    index, centre = np.arange(MNIST_SIDE, dtype=np.float32), (MNIST_SIDE - 1) / 2
+    dy = round(centre - float((out.sum(1) * index).sum()) / mass)
+    dx = round(centre - float((out.sum(0) * index).sum()) / mass)
     if dx or dy:
-        M = np.float32([[1, 0, dx], [0, 1, dy]])
-        out = cv2.warpAffine(out, M, (28, 28), flags=cv2.INTER_NEAREST, borderValue=0)
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        out = cv2.warpAffine(out, shift, (MNIST_SIDE, MNIST_SIDE), flags=cv2.INTER_NEAREST, borderValue=0)
     return out
 
 
-def to_mnist(image: np.ndarray, roi: Optional[Box] = None) -> Optional[Digit]:
-    """Turn a picture of one handwritten digit into an MNIST-like :class:`Digit`, or ``None``.
-
-    ``roi`` = (x, y, w, h) restricts the search to that part of the frame; the returned ``box``
-    is always in full-frame coordinates.  Raises ``ValueError`` for an empty image, a non-uint8
-    dtype or a shape that is not (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
-    """
-    image = _validate(image)
-    if roi is None and image.shape[:2] == (28, 28):
-        grey = _grey(image)
-        if _is_mnist_style(grey):
-            return Digit(grey.astype(np.float32) / np.float32(255.0), (0, 0, 28, 28))
-    ox = oy = 0
-    if roi is not None:
-        ox, oy, rw, rh = _check_roi(roi, image.shape[:2])
-        image = image[oy:oy + rh, ox:ox + rw]
-    H, W = image.shape[:2]
-    if min(H, W) < 8:
-        return None
-    up = 1
-    if max(H, W) < 96:
-        # tiny inputs (e.g. a 28x28 crop): upscale so the morphology has room to work
-        up = int(np.ceil(96 / max(H, W)))
-        image = cv2.resize(image, (W * up, H * up), interpolation=cv2.INTER_CUBIC)
-        H, W = image.shape[:2]
-
-    # --- working copy (downscale first, convert to grey on the small copy) ---------------
-    f = max(1.0, max(H, W) / _WORK)
-    if f > 1.0:
-        sw, sh = max(8, int(round(W / f))), max(8, int(round(H / f)))
-        small = image
-        while min(small.shape[0] // 2, small.shape[1] // 2) >= 1 and max(small.shape[:2]) >= 2 * _WORK:
-            # exact halving has a fast INTER_AREA path (~4x faster than one big step)
-            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        if small.shape[:2] != (sh, sw):
-            small = cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA)
-        small = _grey(small)
-    else:
-        small, sw, sh = _grey(image), W, H
-    fx, fy = W / sw, H / sh
-    # paper brightness: closing (dark ink) / opening (light ink) on a tiny copy, wide enough
-    # (~1/8 of the frame) to swallow a felt-pen stroke, then smoothed and scaled back up
-    tf = max(1.0, max(sw, sh) / 40.0)
-    tw_, th_ = max(4, int(round(sw / tf))), max(4, int(round(sh / tf)))
-    tiny = cv2.resize(small, (tw_, th_), interpolation=cv2.INTER_AREA) if tf > 1 else small
-    ker = np.ones((5, 5), np.uint8)
-    close = cv2.blur(cv2.morphologyEx(tiny, cv2.MORPH_CLOSE, ker, borderType=cv2.BORDER_REPLICATE), (3, 3))
-    opn = cv2.blur(cv2.morphologyEx(tiny, cv2.MORPH_OPEN, ker, borderType=cv2.BORDER_REPLICATE), (3, 3))
-    if tf > 1:
-        close = cv2.resize(close, (sw, sh), interpolation=cv2.INTER_LINEAR)
-        opn = cv2.resize(opn, (sw, sh), interpolation=cv2.INTER_LINEAR)
-    dark = cv2.subtract(close, small)   # dark ink on light paper
-    light = cv2.subtract(small, opn)    # light ink on dark paper
-    # polarity: the paper is most of the picture, so a clearly dark or light median decides;
-    # in between, the side whose top-hat has the stronger tail is the ink
-    med = _pct(small, 50)
-    if med < 80:
-        inverted = True
-    elif med > 150:
-        inverted = False
-    else:
-        inverted = _pct(light, 99.9) > _pct(dark, 99.9) * 1.3
-    if inverted:
-        bg_small = cv2.subtract(255, opn)
-        ink_small = light
-    else:
-        bg_small = close
-        ink_small = dark
-    bg_small = np.maximum(bg_small, 16)
-    # ink darkness relative to the local paper brightness, as uint8 (255 = black ink)
-    rel = cv2.GaussianBlur(cv2.divide(ink_small, bg_small, scale=255), (3, 3), 0)
-
-    # --- threshold (hysteresis) and components -------------------------------------------
-    hi = _pct(rel, 99.7)
-    noise = _pct(rel, 50)
-    mad = _pct(rel, 75) - noise
-    thr = max(noise + 6 * mad + 5, int(0.35 * hi), 15)
-    mask = (rel > thr).astype(np.uint8)
-    min_area = max(4, int(0.0004 * sw * sh))
-    sel = _select(mask, min_area)
-    if sel is None:
-        return None
-    bx, by, bw, bh, lab, keep = sel
-    lut = np.zeros(int(lab.max()) + 1, bool)
-    lut[keep] = True
-    chosen = lut[lab]
-    others = (lab > 0) & ~chosen
-    # grow the chosen components into the faint parts of their strokes
-    low = (rel > thr // 2).astype(np.uint8)
-    n2, lab = cv2.connectedComponents(low, connectivity=8)
-    lut = np.zeros(n2, bool)
-    lut[lab[chosen]] = True
-    lut[0] = False
-    chosen = lut[lab]
-    others &= ~chosen
-    ys_, xs_ = np.nonzero(chosen)
-    bx, by = int(xs_.min()), int(ys_.min())
-    bw, bh = int(xs_.max()) + 1 - bx, int(ys_.max()) + 1 - by
-    if max(bw, bh) < max(5, 0.05 * min(sw, sh)):
-        return None
-    # the digit must stand out from the paper
-    if int(rel[by:by + bh, bx:bx + bw].max()) < 20:
-        return None
-
-    # --- full resolution grey-level ink inside the box -----------------------------------
-    mx = max(1, int(round(0.08 * max(bw, bh))))
-    sx0, sy0 = max(0, bx - mx), max(0, by - mx)
-    sx1, sy1 = min(sw, bx + bw + mx), min(sh, by + bh + mx)
-    X0, Y0 = int(np.floor(sx0 * fx)), int(np.floor(sy0 * fy))
-    X1, Y1 = min(W, int(np.ceil(sx1 * fx))), min(H, int(np.ceil(sy1 * fy)))
-    crop = _grey(image[Y0:Y1, X0:X1])
-    if inverted:
-        crop = 255 - crop
-    cw, ch = X1 - X0, Y1 - Y0
-    # digit long side -> ~_MID px for the stroke work
-    s = _MID / max(bw * fx, bh * fy)
-    tw, th = max(1, int(round(cw * s))), max(1, int(round(ch * s)))
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    g = cv2.resize(crop, (tw, th), interpolation=interp).astype(np.float32)
-    bg = cv2.resize(bg_small[sy0:sy1, sx0:sx1], (tw, th), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    # suppress other blobs (specks, neighbouring marks) but keep every faint pixel near the digit
-    near = cv2.dilate(chosen[sy0:sy1, sx0:sx1].astype(np.uint8), np.ones((3, 3), np.uint8))
-    keepmask = 1 - (others[sy0:sy1, sx0:sx1] & (near == 0)).astype(np.uint8)
-    keepmask = cv2.resize(keepmask, (tw, th), interpolation=cv2.INTER_NEAREST)
-    r = np.maximum(bg - g, 0) / bg
-    r *= keepmask
-    top = float(np.partition(r.ravel(), int(0.97 * (r.size - 1)))[int(0.97 * (r.size - 1))])
-    if top <= 0:
-        return None
-    lo = 0.5 * thr / 255.0
-    ink = np.clip((r - lo) / max(0.75 * top - lo, 1e-3), 0.0, 1.0)
-    if _BINARY:
-        ink = (r > thr / 255.0).astype(np.float32)
-    ink = cv2.copyMakeBorder(ink, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
-
-    # --- tight box, stroke-width normalisation, 20x20, 28x28 -----------------------------
-    ys, xs = np.nonzero(ink > 0.3)
-    if ys.size == 0:
-        return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    if _NORM_WIDTH:
-        n = int(round(_TARGET40 - _stroke_width(ink)))
-        if n >= 1:
-            ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (n + 1, n + 1)),
-                             borderType=cv2.BORDER_CONSTANT, borderValue=0)
-        elif n <= -1:
-            ink = cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (1 - n, 1 - n)),
-                            borderType=cv2.BORDER_CONSTANT, borderValue=0)
-        ys, xs = np.nonzero(ink > 0.3)
-        if ys.size == 0:
-            return None
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    ink = ink[y0:y1, x0:x1]
-    dh, dw = ink.shape
-    sc = 20.0 / max(dh, dw)
-    ow, oh = max(1, int(round(dw * sc))), max(1, int(round(dh * sc)))
-    img20 = cv2.resize(ink, (ow, oh), interpolation=cv2.INTER_AREA)
-    if _BLUR > 0:
-        img20 = cv2.GaussianBlur(img20, (0, 0), _BLUR)
-    out = _center_of_mass_28(np.clip(img20, 0, 1))
-    k = s * up  # working pixels per input pixel
-    box = (ox + int((X0 * s + x0 - 4) / k), oy + int((Y0 * s + y0 - 4) / k),
-           max(1, int(round(dw / k))), max(1, int(round(dh / k))))
-    return Digit(out.astype(np.float32), box)
+def _frame_box(tight: Box, origin, scale: float, upscale: int, region: Box) -> Box:
+    """The tight box of the (padded) ink in full-frame coordinates, clamped to the searched region
+    (the stroke-width dilation and the rounding can reach past its edges)."""
+    x, y, w, h = tight
+    region_x, region_y, region_w, region_h = region
+    per_input_pixel = scale * upscale  # ink pixels per input pixel
+    left = int((origin[0] * scale + x - INK_PAD) / per_input_pixel)
+    top = int((origin[1] * scale + y - INK_PAD) / per_input_pixel)
+    right, bottom = left + max(1, round(w / per_input_pixel)), top + max(1, round(h / per_input_pixel))
+    left, top = min(max(left, 0), region_w - 1), min(max(top, 0), region_h - 1)
+    right, bottom = max(min(right, region_w), left + 1), max(min(bottom, region_h), top + 1)
+    return region_x + left, region_y + top, right - left, bottom - top
