@@ -76,6 +76,8 @@ def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, 
 
     echo = echo or typer.echo
     modes = _modes(quant)
+    if not Path(model).is_file():
+        raise EdgeLstmError(f"model not found: {model}")
     for mode in modes:
         atomic.check_writable(output_path(model, out, mode), force)
     load_keras(model)  # a clear error now for a file that is not a suitable Keras model

@@ -204,10 +204,7 @@ class Saver:
         ok, encoded = cv2.imencode(".jpg", picture)
         if not ok:
             raise EdgeLstmError(f"cannot encode the annotated frame for {frame.source}")
-        try:
-            atomic.write_bytes(path, encoded.tobytes())
-        except OSError as e:
-            raise EdgeLstmError(f"cannot save {path}: {e.strerror}") from None
+        atomic.write_bytes(path, encoded.tobytes())  # a full disk: "cannot write PATH: …"
 
     def _name(self, frame: Frame) -> str:
         stem = Path(frame.source).name.replace(":", "_")

@@ -117,7 +117,7 @@ def test_save_on_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_pat
     write_digit(tmp_path / "a.png")
     done = infer_child(tmp_path / "a.png", "--save", tmp_path / "out", preexec_fn=_limit_file_size)
     assert done.returncode == 2
-    assert_one_line_error(done.stderr, "cannot save")
+    assert_one_line_error(done.stderr, "cannot write")
     assert list((tmp_path / "out").iterdir()) == []
 
 
