@@ -16,7 +16,7 @@ device-env: $(VENV)/bin/python
 	$(PIP) -e .
 
 full-env: $(VENV)/bin/python
-	$(PIP) -e '.[train,test]'
+	$(PIP) -e '.[train,peer,test]'
 
 tflite-env:
 	bash .ci/tflite-runtime-env.sh $(TFLITE_ENV)
