@@ -62,20 +62,11 @@ def _peer_installed() -> bool:
 
 
 def table(rows: list[dict]) -> str:
-    """The rows as a text table (rich), narrow enough for a terminal."""
-    import io
+    """The rows as a text table (the same renderer as parity's)."""
+    from edge_lstm import tables
 
-    from rich.console import Console
-    from rich.table import Table
-
-    grid = Table(box=None, pad_edge=False)
-    for key, title in COLUMNS.items():
-        grid.add_column(title, justify="left" if key in ("model", "runtime") else "right")
-    for row in rows:
-        grid.add_row(*(_cell(key, row.get(key)) for key in COLUMNS))
-    out = io.StringIO()
-    Console(file=out, width=200, no_color=True).print(grid)
-    return out.getvalue().rstrip()
+    return tables.render(list(COLUMNS.values()), [[_cell(k, row.get(k)) for k in COLUMNS] for row in rows],
+                         left=2)
 
 
 def _cell(key: str, value) -> str:
