@@ -37,8 +37,9 @@ InputFile = dict(exists=True, dir_okay=False)  # a file to read: Typer refuses a
 DataOption = typer.Option(None, "--data", exists=True, help="MNIST as a Keras-layout .npz or a "
                           "folder of the four IDX files (default: $EDGE_LSTM_MNIST, else Keras' "
                           "download).")
-RUNTIME_HELP = ("Runtime to use (default: the first installed). Repeat to compare several; "
-                "NAME=PYTHON runs it in another environment's Python.")
+RUNTIME_HELP = (f"Runtime to use: {', '.join(r.value for r in Runtime)} (default: the first "
+                "installed). Repeat to compare several; NAME=PYTHON runs it in another "
+                "environment's Python.")
 
 
 def main() -> None:
