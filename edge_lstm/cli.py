@@ -33,7 +33,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-InputFile = dict(exists=True, dir_okay=False)  # a file to read: Typer refuses a missing one
+InputFile = {"exists": True, "dir_okay": False}  # a file to read: Typer refuses a missing one
 DataOption = typer.Option(None, "--data", exists=True, help="MNIST as a Keras-layout .npz or a "
                           "folder of the four IDX files (default: $EDGE_LSTM_MNIST, else Keras' "
                           "download).")
@@ -111,7 +111,8 @@ def _train(out: Path, data: Optional[Path], epochs: int, batch_size: int, learni
 
     if out.suffix != ".keras":
         raise EdgeLstmError(f"{out}: the model file must end in .keras")
-    from converters.train import Recipe, save, train as fit
+    from converters.train import Recipe, save
+    from converters.train import train as fit
 
     atomic.check_writable(out, force)
     mnist = load_mnist(data)

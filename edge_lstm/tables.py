@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-from typing import Callable, Iterator
+from collections.abc import Iterator
+from typing import Callable
 
 from rich import box
 from rich.console import Console

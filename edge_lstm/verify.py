@@ -24,7 +24,7 @@ class RuntimeSpec:
     python: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "RuntimeSpec":
+    def parse(cls, text: str) -> RuntimeSpec:
         """``NAME`` or ``NAME=PYTHON``."""
         from edge_lstm.runtime import RUNTIMES
 
@@ -122,7 +122,8 @@ def command(models: list[Path], runtimes: list[RuntimeSpec], keras_model: Path |
             as_json: bool, report: Path | None, chart: Path | None, echo) -> int:
     """``edge-lstm parity``: check the models (default: the recommended one), print the table or
     JSON, write the report and chart asked for; the exit code is 1 when a model fails."""
-    from edge_lstm import atomic, report as render, tables
+    from edge_lstm import atomic, tables
+    from edge_lstm import report as render
     from edge_lstm.data import load_test_split
 
     folder = models_dir or manifest.models_dir()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
-from conftest import ROOT
 from edge_lstm import bench, manifest
 from edge_lstm.cli import app
 
@@ -76,8 +76,8 @@ def test_usage_errors_are_one_line(args, message, monkeypatch):
 
 def test_a_domain_error_is_one_line():
     done = cli("infer")
-    assert (done.exit_code, done.stderr) == (2, "error: give image paths, --video FILE or --camera "
-                                                "INDEX (exactly one)\n")
+    message = "error: give image paths, --video FILE or --camera INDEX (exactly one)\n"
+    assert (done.exit_code, done.stderr) == (2, message)
 
 
 def test_parity_table_piped_is_plain_narrow_and_signed():
@@ -95,9 +95,9 @@ def test_parity_shows_a_lower_accuracy_as_a_negative_change():
     """The JSON's drop_pp is Keras − model; the table shows model − Keras: the same number, negated."""
     done = cli("parity", "--limit", "500", "--json")
     (result,) = json.loads(done.stdout)
+    from edge_lstm.parity import Metrics
     from edge_lstm.report import _row
     from edge_lstm.verify import Result
-    from edge_lstm.parity import Metrics
 
     worse = Result(result["model"], result["runtime"], result["size_bytes"],
                    metrics=Metrics(**{**result["metrics"], "accuracy": 9.82, "drop_pp": 88.77}))
