@@ -1,5 +1,6 @@
-"""Tables and progress for the terminal, with rich: ruled when standard output is a terminal,
-plain columns without box-drawing characters, at most ``PIPED_WIDTH`` wide, when it is not."""
+"""Tables and progress for the terminal, with rich: columns without box-drawing characters, at
+most ``PIPED_WIDTH`` wide when piped, bold headers on a terminal; names are never folded (a
+narrower terminal wraps the line instead)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from typing import Callable
 
-from rich import box
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -21,14 +21,15 @@ def render(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
     """``rows`` of cells under ``headers`` as text; the first ``left`` columns are names
     (left-aligned), the rest numbers (right-aligned)."""
     terminal = sys.stdout.isatty()
-    table = Table(box=box.SIMPLE_HEAD if terminal else None, pad_edge=False, show_edge=False)
+    table = Table(box=None, pad_edge=False, header_style="bold" if terminal else None)
     for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i < left else "right", overflow="fold")
+        table.add_column(header, justify="left" if i < left else "right", no_wrap=i < left)
     for row in rows:
         table.add_row(*row)
     out = io.StringIO()
-    width = Console().width if terminal else PIPED_WIDTH
-    Console(file=out, width=width, no_color=True, highlight=False).print(table)
+    width = max(Console().width, PIPED_WIDTH) if terminal else PIPED_WIDTH
+    Console(file=out, width=width, force_terminal=terminal, no_color=not terminal,
+            highlight=False).print(table)
     return "\n".join(line.rstrip() for line in out.getvalue().rstrip().splitlines())
 
 
