@@ -26,10 +26,12 @@ from edge_lstm import child, runners
 from edge_lstm.errors import EdgeLstmError
 
 KERAS_ROUNDS = 100  # Keras predict takes ~0.1 s an image: race it on the first rounds only
-COLUMNS = {"model": "model", "runtime": "runtime", "size_bytes": "size KB", "p50_us": "p50 µs",
-           "p95_us": "p95 µs", "invoke_p50_us": "invoke µs", "ips_batch_1": "img/s",
-           "ips_batch_n": "img/s batch", "load_ms": "load ms", "peak_rss_mb": "RSS MB",
-           "frame_ms": "frame ms", "x_keras": "× Keras", "x_peer": "× peer"}
+# Two tables, each narrow enough for a terminal: speed against the baselines, then footprint.
+# Units as in parity and the manifest: µs, KB (1024 bytes).
+SPEED = {"model": "model", "runtime": "runtime", "p50_us": "p50 µs", "p95_us": "p95 µs",
+         "p99_us": "p99 µs", "invoke_p50_us": "invoke µs", "x_keras": "× Keras", "x_peer": "× peer"}
+FOOTPRINT = {"model": "model", "size_bytes": "size KB", "load_ms": "load ms", "peak_rss_mb": "RSS MB",
+             "ips_batch_1": "img/s", "ips_batch_n": "img/s batch", "frame_ms": "frame ms"}
 
 
 def run(models: list[Path] | None, runtime: str | None, keras: Path | None, no_keras: bool,
@@ -62,20 +64,13 @@ def _peer_installed() -> bool:
 
 
 def table(rows: list[dict]) -> str:
-    """The rows as a text table (rich), narrow enough for a terminal."""
-    import io
+    """The rows as two text tables, speed and footprint (the same renderer as parity's)."""
+    from edge_lstm import tables
 
-    from rich.console import Console
-    from rich.table import Table
-
-    grid = Table(box=None, pad_edge=False)
-    for key, title in COLUMNS.items():
-        grid.add_column(title, justify="left" if key in ("model", "runtime") else "right")
-    for row in rows:
-        grid.add_row(*(_cell(key, row.get(key)) for key in COLUMNS))
-    out = io.StringIO()
-    Console(file=out, width=200, no_color=True).print(grid)
-    return out.getvalue().rstrip()
+    return "\n\n".join(
+        tables.render(list(columns.values()), [[_cell(k, row.get(k)) for k in columns] for row in rows],
+                      left=2 if "runtime" in columns else 1)
+        for columns in (SPEED, FOOTPRINT))
 
 
 def _cell(key: str, value) -> str:

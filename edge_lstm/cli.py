@@ -1,113 +1,57 @@
-"""The ``edge-lstm`` command line.
+"""The ``edge-lstm`` command line: each command declares its options and calls one function.
 
-Device commands (``infer``, ``parity``, ``bench``) import only the light runtime. Host commands
-(``train``, ``convert``) import the TensorFlow toolchain in ``converters`` inside the command, so
-``edge-lstm --help`` and every device command run without TensorFlow.
-
-``main`` is the program (``edge-lstm``, ``python -m edge_lstm``). It and ``clean_errors`` on each
-command share one table, ``_ending``, of the ways a run ends that are not bugs: one line on stderr
-and an exit code, never a traceback.
+Typer checks every value before a command runs (choices, ranges, existing files, structured
+values: :mod:`edge_lstm.options`); :class:`edge_lstm.exits.Program` turns every ending that is
+not a bug into one line and an exit code. Device commands (``infer``, ``parity``, ``bench``)
+import only the light runtime; host commands (``train``, ``convert``) import the TensorFlow
+toolchain in ``converters`` inside the command, so ``--help`` and device commands run without it.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 try:  # Ctrl-C while the command line loads (typer: most of 0.1 s): the same one line as later
     import typer
 
-    from edge_lstm import exits, tf_log
+    from edge_lstm import exits, options, tf_log
     from edge_lstm.errors import EdgeLstmError
+    from edge_lstm.options import Prefer, Roi, Runtime
+    from edge_lstm.verify import RuntimeSpec
 except KeyboardInterrupt:
     sys.stderr.write("error: interrupted\n")
     raise SystemExit(130) from None
 
 app = typer.Typer(
+    cls=exits.Program,
     name="edge-lstm",
     add_completion=False,
-    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: no boxes, no <bool> on flags
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-DataOption = typer.Option(None, "--data", help="MNIST as a Keras-layout .npz or a folder of the "
-                          "four IDX files (default: $EDGE_LSTM_MNIST, else Keras' download).")
-
-
-HOST_MODULES = ("tensorflow", "keras", "matplotlib")  # only train, convert and parity --keras need them
-
-
-def _ending(e: BaseException) -> tuple[str, int] | None:
-    """The one-line message and exit code for a way a run can end that is not a bug, else None."""
-    if isinstance(e, EdgeLstmError):
-        return str(e), 2
-    if isinstance(e, ModuleNotFoundError) and e.name in HOST_MODULES:
-        return (f"this needs {e.name}, the host toolchain: pip install 'edge-lstm[train]' "
-                "(device commands do not)"), 2
-    if isinstance(e, KeyboardInterrupt):
-        return "interrupted", 130
-    if isinstance(e, exits.Stopped):
-        return f"stopped by {e.name}", 128 + e.signum
-    if isinstance(e, exits.StdoutFailed):
-        exits.discard_stdout()
-        return f"cannot write to standard output: {e.strerror}", 2
-    return None
-
-
-def _typer_swallowed(e: SystemExit) -> BaseException | None:
-    """What Typer turned into this exit without a word: Ctrl-C while it parsed, a broken pipe."""
-    cause = e.__context__
-    if isinstance(cause, typer.Exit):
-        cause = cause.__cause__
-    return cause if isinstance(cause, (KeyboardInterrupt, OSError)) else None
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def clean_errors(command):
-    """Give a command's endings their one line and exit code here, inside Typer, which would
-    otherwise turn Ctrl-C and a broken pipe into a silent exit."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except BaseException as e:
-            ending = _ending(e)
-            if ending is None:
-                raise
-            raise fail(*ending) from None
-
-    return wrapper
+InputFile = {"exists": True, "dir_okay": False}  # a file to read: Typer refuses a missing one
+DataOption = typer.Option(None, "--data", exists=True, help="MNIST as a Keras-layout .npz or a "
+                          "folder of the four IDX files (default: $EDGE_LSTM_MNIST, else Keras' "
+                          "download).")
+RUNTIME_HELP = (f"Runtime to use: {', '.join(r.value for r in Runtime)} (default: the first "
+                "installed). Repeat to compare several; NAME=PYTHON runs it in another "
+                "environment's Python.")
 
 
 def main() -> None:
-    """The program: run the command line, then end it with an exit code and at most one line."""
+    """The program (``edge-lstm``, ``python -m edge_lstm``): the process-wide settings, then the
+    command line, which ends the process with an exit code."""
     exits.raise_on_stop_signals()  # so that finally blocks remove temporary files
     tf_log.install()  # device commands load TensorFlow on request (--runtime tensorflow, bench)
-    try:
-        if sys.stdout is None:  # started with stdout closed: every answer would be lost
-            raise EdgeLstmError("standard output is closed; nowhere to write the answers")
-        exits.label_stdout_errors()
-        try:
-            app(prog_name="edge-lstm")  # always ends in SystemExit
-        finally:
-            sys.stdout.flush()  # now, while a failure can still be reported
-    except BaseException as e:
-        if isinstance(e, SystemExit):
-            e = _typer_swallowed(e) or e
-        ending = _ending(e)
-        if ending is None:
-            raise
-        raise SystemExit(fail(*ending).exit_code) from None
+    if sys.stdout is None:  # started with stdout closed: every answer would be lost
+        sys.stderr.write("error: standard output is closed; nowhere to write the answers\n")
+        raise SystemExit(exits.USAGE)
+    exits.label_stdout_errors()
+    app(prog_name="edge-lstm")
 
 
 def _print_version(value: bool) -> None:
@@ -127,18 +71,18 @@ def main_options(
     model on the device gives the trained model's answers."""
 
 
-@app.command()
-@clean_errors
-def train(
-    out: Path = typer.Option(Path("lstm.keras"), "--out", "-o", help="Where to write the .keras model; "
-                             "the history (.history.json) and curves (.curves.png) go beside it."),
+@app.command("train")
+def train_command(
+    out: Path = typer.Option(Path("lstm.keras"), "--out", "-o", dir_okay=False, help="Where to "
+                             "write the .keras model; the history (.history.json) and curves "
+                             "(.curves.png) go beside it."),
     data: Optional[Path] = DataOption,
     epochs: int = typer.Option(30, min=1, help="Training epochs."),
     batch_size: int = typer.Option(128, min=1, help="Images per batch."),
-    learning_rate: float = typer.Option(3e-3, "--lr", min=0.0, help="Adam's learning rate."),
-    schedule: str = typer.Option("cosine", help="Learning-rate schedule: 'cosine' decay, "
-                                 "'plateau' (halve the rate when the loss stops improving) or "
-                                 "'constant'."),
+    learning_rate: float = typer.Option(3e-3, "--lr", min=0.0, max=10.0, help="Adam's learning rate."),
+    schedule: str = typer.Option("cosine", parser=options.schedule, help="Learning-rate "
+                                 "schedule: 'cosine' decay, 'plateau' (halve the rate when the "
+                                 "loss stops improving) or 'constant'."),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Add camera-like variants "
                                  "of the training images (pen width, rotation, perspective, light, "
                                  "blur, noise, JPEG), run through the device's preprocessing."),
@@ -155,55 +99,50 @@ def train(
     the 60 000 training images plus 30 000 camera-like variants. The blog post's seed:
     --epochs 10 --lr 1e-3 --schedule constant --no-augment.
     """
+    _train(out, data, epochs, batch_size, learning_rate, schedule,
+           augment_copies if augment else 0, seed, limit, force)
+
+
+def _train(out: Path, data: Optional[Path], epochs: int, batch_size: int, learning_rate: float,
+           schedule: str, augment_copies: int, seed: int, limit: Optional[int], force: bool) -> None:
+    """Train and save; here until ``converters.train`` has a command function of its own."""
     from edge_lstm import atomic
     from edge_lstm.data import load_mnist
 
     if out.suffix != ".keras":
         raise EdgeLstmError(f"{out}: the model file must end in .keras")
-    from converters.train import SCHEDULES, Recipe, save, train as fit
+    from converters.train import Recipe, save
+    from converters.train import train as fit
 
-    if schedule not in SCHEDULES:
-        raise EdgeLstmError(f"--schedule must be one of: {', '.join(SCHEDULES)}")
     atomic.check_writable(out, force)
     mnist = load_mnist(data)
     recipe = Recipe(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                    schedule=schedule, seed=seed, augment_copies=augment_copies if augment else 0)
-    verbose = 1 if sys.stdout.isatty() else 2
-    result = fit(mnist, recipe, verbose=verbose, limit=limit)
+                    schedule=schedule, seed=seed, augment_copies=augment_copies)
+    result = fit(mnist, recipe, verbose=1 if sys.stdout.isatty() else 2, limit=limit)
     save(result, out, mnist, recipe)
     typer.echo(f"test accuracy: {result.test_accuracy:.2%} on {len(mnist.test)} images")
     typer.echo(f"wrote {out}, {out.with_suffix('.history.json')}, {out.with_suffix('.curves.png')}")
 
 
-class Prefer(str, Enum):
-    speed = "speed"
-    size = "size"
-
-
-RuntimeOption = typer.Option(
-    None, "--runtime", "-r",
-    help="Runtime to use: ai-edge-litert, tflite-runtime or tensorflow (default: the first "
-    "installed). Repeat to compare several; NAME=PYTHON runs it in another environment's Python.")
-
-
-@app.command()
-@clean_errors
-def convert(
-    model: Path = typer.Argument(..., help="The trained .keras model."),
-    quant: str = typer.Option("float32,float16,dynamic,int8,int16x8", "--quant", "-q",
+@app.command("convert")
+def convert_command(
+    model: Path = typer.Argument(..., **InputFile, help="The trained .keras model."),
+    quant: str = typer.Option(",".join(options.MODES), "--quant", "-q", parser=options.modes,
                               help="Comma-separated modes: float32, float16, dynamic (int8 weights), "
                               "int8 (full integer), int16x8 (16-bit activations)."),
-    out: Path = typer.Option(Path("models"), "--out", "-o", help="Folder for the .tflite models; "
-                             "they are recorded in its manifest.json."),
+    out: Path = typer.Option(Path("models"), "--out", "-o", file_okay=False, help="Folder for the "
+                             ".tflite models; they are recorded in its manifest.json."),
     data: Optional[Path] = DataOption,
-    calibration_samples: int = typer.Option(500, help="Training images used to calibrate int8 and "
-                                            "int16x8, drawn reproducibly."),
+    calibration_samples: int = typer.Option(500, min=1, help="Training images used to calibrate "
+                                            "int8 and int16x8, drawn reproducibly."),
     int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
                                  "tensors (default: float input and output)."),
-    runtime: Optional[list[str]] = RuntimeOption,
-    form: Optional[list[str]] = typer.Option(None, "--form", help="Expert: MODE=FORM pins the graph "
-                                             "form of a mode (lean, fused_reset, fused, loop, "
-                                             "unrolled); see docs/conversion.md."),
+    runtime: Optional[list[str]] = typer.Option(None, "--runtime", "-r", parser=options.runtime_text,
+                                                metavar="NAME[=PYTHON]", help=RUNTIME_HELP),
+    form: Optional[list[str]] = typer.Option(None, "--form", parser=options.form_pin,
+                                             metavar="MODE=FORM", help="Expert: pin the graph form "
+                                             "of a mode (lean, fused_reset, fused, loop, unrolled); "
+                                             "see docs/conversion.md."),
     prefer: Prefer = typer.Option(Prefer.speed, help="How each mode's graph form and the "
                                   "recommended model are chosen among those that pass parity: "
                                   "speed (fastest on the slower device runtime) or size "
@@ -219,41 +158,31 @@ def convert(
     split; models that pass are recorded in the output folder's manifest.json, with the Keras
     predictions that let a device check parity without TensorFlow. Exit code 1 if a mode failed.
     """
-    from converters.convert import run as run_conversion
+    from converters import convert
 
-    raise typer.Exit(run_conversion(model, quant, out, data=data, samples=calibration_samples,
-                                    int8_io=int8_io, runtimes=runtime, forms=form,
-                                    prefer=prefer.value, force=force, echo=typer.echo))
-
-
-def _between(low: float, high: float):
-    """A Typer callback accepting a number from ``low`` to ``high``; unlike Click's FloatRange it
-    refuses NaN (which compares false with everything and would pass every check)."""
-
-    def check(value: float) -> float:
-        if not low <= value <= high:
-            raise typer.BadParameter(f"must be a number from {low:g} to {high:g}, got {value}")
-        return value
-
-    return check
+    raise typer.Exit(convert.run(model, quant, out, data=data, samples=calibration_samples,
+                                 int8_io=int8_io, runtimes=runtime, forms=form,
+                                 prefer=prefer.value, force=force, echo=typer.echo))
 
 
-@app.command()
-@clean_errors
-def parity(
-    models: Optional[list[Path]] = typer.Argument(None, help="The .tflite models to check "
-                                                  "(default: the recommended device model)."),
-    runtime: Optional[list[str]] = RuntimeOption,
-    keras_model: Optional[Path] = typer.Option(None, "--keras", help="Compare against this Keras "
-                                               "model, run now (needs TensorFlow), instead of the "
-                                               "shipped Keras predictions."),
-    limit: Optional[int] = typer.Option(None, help="Check the first N test images only (quick)."),
-    max_drop: float = typer.Option(0.3, callback=_between(0, 100),
+@app.command("parity")
+def parity_command(
+    models: Optional[list[Path]] = typer.Argument(None, **InputFile, help="The .tflite models to "
+                                                  "check (default: the recommended device model)."),
+    runtime: Optional[list[RuntimeSpec]] = typer.Option(None, "--runtime", "-r",
+                                                        parser=options.runtime_spec,
+                                                        metavar="NAME[=PYTHON]", help=RUNTIME_HELP),
+    keras_model: Optional[Path] = typer.Option(None, "--keras", **InputFile, help="Compare "
+                                               "against this Keras model, run now (needs "
+                                               "TensorFlow), instead of the shipped Keras predictions."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Check the first N test images only (quick)."),
+    max_drop: float = typer.Option(0.3, min=0.0, max=100.0,
                                    help="Largest accuracy drop against Keras, in points."),
-    min_agreement: float = typer.Option(99.5, callback=_between(0, 100),
+    min_agreement: float = typer.Option(99.5, min=0.0, max=100.0,
                                         help="Smallest top-1 agreement with Keras, in %."),
-    models_dir: Optional[Path] = typer.Option(None, help="Folder of shipped models and manifest "
-                                              "(default: $EDGE_LSTM_MODELS, else models/)."),
+    models_dir: Optional[Path] = typer.Option(None, exists=True, file_okay=False, help="Folder of "
+                                              "shipped models and manifest (default: "
+                                              "$EDGE_LSTM_MODELS, else models/)."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     report: Optional[Path] = typer.Option(None, dir_okay=False, help="Also write a Markdown report here."),
     chart: Optional[Path] = typer.Option(None, dir_okay=False,
@@ -262,90 +191,38 @@ def parity(
     """Check that .tflite models give the Keras model's answers on the MNIST test split.
 
     Runs the bundled test split through the interpreter and compares, image by image, with the
-    Keras model's predictions: accuracy drop, top-1 agreement, probability differences, and the
-    accuracy recorded in the manifest at conversion time. Exit code 1 when a model fails.
+    Keras model's predictions: accuracy change (model − Keras, negative = worse), top-1
+    agreement, probability differences, and the accuracy recorded in the manifest at conversion
+    time. Exit code 1 when a model fails.
     """
-    import json
+    from edge_lstm import verify
 
-    from edge_lstm import atomic, manifest, report as render
-    from edge_lstm.data import load_test_split
-    from edge_lstm.verify import RuntimeSpec, run
-
-    if limit is not None and limit < 1:
-        raise EdgeLstmError("--limit must be at least 1")
-    folder = models_dir or manifest.models_dir()
-    paths = models or [manifest.recommended_model(folder)]
-    for path in paths:
-        if not path.is_file():
-            raise EdgeLstmError(f"model not found: {path}")
-    test = load_test_split()
-    reference = _reference(keras_model, [folder] if models_dir or not models else
-                           [paths[0].parent, manifest.models_dir()], test)
-    if limit:
-        reference = reference.head(limit)
-    specs = [RuntimeSpec.parse(r) for r in runtime] if runtime else [RuntimeSpec()]
-    results = run(paths, specs, reference, test.x, max_drop, min_agreement)
-    if json_out:
-        typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
-    else:
-        typer.echo(render.table(results, reference.source))
-    if report:
-        atomic.write_text(report, render.markdown(results, reference.source))
-    if chart:
-        render.chart(results, chart)
-    if not all(r.passed for r in results):
-        raise typer.Exit(1)
+    raise typer.Exit(verify.command(models, runtime, keras_model, limit, max_drop, min_agreement,
+                                    models_dir, json_out, report, chart, echo=typer.echo))
 
 
-def _reference(keras_model: Optional[Path], folders: list[Path], test):
-    """Keras' answers: run now from ``--keras``, else the predictions recorded in the first of
-    ``folders`` that has them."""
-    from edge_lstm import parity as parity_rules
-
-    if keras_model is not None:
-        from converters.reference import keras_reference
-
-        return keras_reference(keras_model, test)
-    for folder in folders:
-        shipped = parity_rules.shipped_reference(folder)
-        if shipped is not None:
-            return shipped
-    raise EdgeLstmError(f"no Keras predictions recorded in {folders[0]}; pass --keras MODEL.keras")
-
-
-def _parse_roi(text: Optional[str]):
-    if text is None:
-        return None
-    try:
-        x, y, w, h = (int(v) for v in text.split(","))
-    except ValueError:
-        raise EdgeLstmError(f"--roi must be x,y,w,h in whole pixels, got {text!r}") from None
-    if x < 0 or y < 0 or w <= 0 or h <= 0:
-        raise EdgeLstmError(f"--roi needs x, y ≥ 0 and w, h > 0, got {text!r}")
-    return x, y, w, h
-
-
-@app.command()
-@clean_errors
-def infer(
+@app.command("infer")
+def infer_command(
     inputs: Optional[list[str]] = typer.Argument(None, help="Image files, folders or globs."),
-    video: Optional[Path] = typer.Option(None, "--video", help="Read frames from a video file."),
+    video: Optional[Path] = typer.Option(None, "--video", **InputFile, help="Read frames from a "
+                                         "video file."),
     camera: Optional[int] = typer.Option(None, "--camera", min=0, max=1023, help="Read frames "
                                          "from camera INDEX (0 = /dev/video0)."),
-    width: Optional[int] = typer.Option(None, help="Camera frame width to ask for."),
-    height: Optional[int] = typer.Option(None, help="Camera frame height to ask for."),
-    fps: Optional[float] = typer.Option(None, help="Camera frame rate to ask for."),
+    width: Optional[int] = typer.Option(None, min=1, max=16384, help="Camera frame width to ask for."),
+    height: Optional[int] = typer.Option(None, min=1, max=16384, help="Camera frame height to ask for."),
+    fps: Optional[float] = typer.Option(None, min=0.1, max=1000.0, help="Camera frame rate to ask for."),
     max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after N inputs."),
     every: int = typer.Option(1, min=1, help="Classify every N-th frame of a video or camera."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help=".tflite model (default: the "
-                                         "manifest's recommended device model)."),
-    runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="ai-edge-litert, "
-                                          "tflite-runtime or tensorflow (default: first installed)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", **InputFile, help=".tflite model "
+                                         "(default: the manifest's recommended device model)."),
+    runtime: Optional[Runtime] = typer.Option(None, "--runtime", "-r", help="Runtime to use "
+                                              "(default: the first installed)."),
     threads: Optional[int] = typer.Option(None, min=1, max=64, help="Interpreter threads."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Run a model whose sha256 differs "
                                      "from the one recorded in its manifest (it is still loaded "
                                      "in a child process first)."),
-    roi: Optional[str] = typer.Option(None, help="Look for the digit only in x,y,w,h of the frame."),
+    roi: Optional[Roi] = typer.Option(None, parser=options.roi, metavar="X,Y,W,H",
+                                      help="Look for the digit only in this part of the frame."),
     min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Answer 'none' below this "
                                          "probability."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
@@ -361,52 +238,35 @@ def infer(
     (--json: one object), then a summary. Exit code 1 if some input could not be read, 130 if
     the run was interrupted.
     """
-    from edge_lstm import infer as inference, manifest, probe, sources
+    from edge_lstm import infer
 
-    chosen = [bool(inputs), video is not None, camera is not None]
-    if sum(chosen) != 1:
-        raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
-    region = _parse_roi(roi)
-    saver = inference.Saver(save) if save else None
-    if show:
-        inference.check_display()
-    if inputs:
-        frames = sources.files(inputs)
-    elif video is not None:
-        frames = sources.video(video, every)
-    else:
-        frames = sources.camera(camera, width, height, fps, every)
-    classifier = probe.load(model or manifest.recommended_model(), runtime, threads, not trust_model)
-    refusal = manifest.failed_parity(classifier.path, classifier.runtime)
-    if refusal:
-        raise EdgeLstmError(refusal)
-    summary = inference.run(frames, classifier, inference.write_line, roi=region,
-                            min_confidence=min_confidence, max_frames=max_frames, as_json=json_out,
-                            show=show, saver=saver)
-    inference.write_line(summary.text(), err=json_out)
-    raise typer.Exit(summary.exit_code)
+    raise typer.Exit(infer.command(
+        inputs or [], video, camera, camera_size=(width, height, fps), every=every, model=model,
+        runtime=runtime and runtime.value, threads=threads, trust_model=trust_model, roi=roi,
+        min_confidence=min_confidence, max_frames=max_frames, as_json=json_out, show=show, save=save))
 
 
-@app.command()
-@clean_errors
-def bench(
-    models: Optional[list[Path]] = typer.Argument(None, help="Models to measure (default: every "
-                                                  ".tflite in the manifest)."),
-    runtime: Optional[str] = typer.Option(None, "--runtime", "-r", help="Runtime for the .tflite models."),
-    keras_model: Optional[Path] = typer.Option(None, "--keras", help="Keras baseline (default: the "
-                                               "manifest's .keras model, when TensorFlow is installed)."),
+@app.command("bench")
+def bench_command(
+    models: Optional[list[Path]] = typer.Argument(None, **InputFile, help="Models to measure "
+                                                  "(default: every .tflite in the manifest)."),
+    runtime: Optional[Runtime] = typer.Option(None, "--runtime", "-r", help="Runtime for the .tflite models."),
+    keras_model: Optional[Path] = typer.Option(None, "--keras", **InputFile, help="Keras baseline "
+                                               "(default: the manifest's .keras model, when "
+                                               "TensorFlow is installed)."),
     no_keras: bool = typer.Option(False, "--no-keras", help="Skip the Keras baseline and the peer."),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Also race ONNX Runtime on Keras' own "
                               "ONNX export of the Keras model (needs onnxruntime and tf2onnx)."),
     repeats: int = typer.Option(1000, min=10, max=1_000_000, help="Single-image runs per model."),
     batch: int = typer.Option(64, min=1, max=4096, help="Batch size for the throughput figure."),
-    models_dir: Optional[Path] = typer.Option(None, help="Folder of shipped models and manifest."),
+    models_dir: Optional[Path] = typer.Option(None, exists=True, file_okay=False,
+                                              help="Folder of shipped models and manifest."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """Measure each model's latency (p50/p95/p99, raced in one process against Keras and the ONNX
     Runtime peer), load time, throughput at batch 1 and N, peak memory, size and the camera
     pipeline's per-frame cost, with the ratios to Keras and to the peer."""
-    from edge_lstm import bench as benchmark
+    from edge_lstm import bench
 
-    benchmark.run(models, runtime, keras_model, no_keras, peer, repeats, batch, models_dir,
-                  json_out, echo=typer.echo)
+    bench.run(models, runtime and runtime.value, keras_model, no_keras, peer, repeats, batch,
+              models_dir, json_out, echo=typer.echo)

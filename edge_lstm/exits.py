@@ -1,5 +1,11 @@
-"""Two ways a run can end that Python reports badly: a signal to stop, and a standard output that
-cannot be written. The command line's ``main`` turns both into one line and an exit code."""
+"""How a run ends: every way that is not a bug becomes one line on stderr and an exit code.
+
+:class:`Program` is the command group of ``edge-lstm``; its ``main`` is the one place where a
+usage error, a domain error (:class:`EdgeLstmError`), Ctrl-C, a stop signal or an unwritable
+standard output becomes ``error: …`` and an exit code, for the installed program and for tests
+that invoke the app in-process alike. Also here: the two endings Python reports badly, a signal
+to stop and a standard output that cannot be written.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,15 @@ import io
 import os
 import signal
 import sys
+
+import typer
+from typer.core import TyperGroup
+
+from edge_lstm.errors import EdgeLstmError
+
+HOST_MODULES = ("tensorflow", "keras", "matplotlib")  # only train, convert and parity --keras need them
+USAGE = 2        # bad options or input: Click's code for usage errors, ours for EdgeLstmError
+INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C
 
 
 class Stopped(BaseException):
@@ -65,3 +80,47 @@ def discard_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
+
+
+def ending(e: BaseException) -> tuple[str, int] | None:
+    """The one-line message and exit code for a way a run can end that is not a bug, else None."""
+    if isinstance(e, typer.TyperException):  # usage errors: bad option, value, command
+        return " ".join(e.format_message().split()), e.exit_code
+    if isinstance(e, EdgeLstmError):
+        return str(e), USAGE
+    if isinstance(e, ModuleNotFoundError) and e.name in HOST_MODULES:
+        return (f"this needs {e.name}, the host toolchain: pip install 'edge-lstm[train]' "
+                "(device commands do not)"), USAGE
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted", INTERRUPTED
+    if isinstance(e, Stopped):
+        return f"stopped by {e.name}", 128 + e.signum
+    if isinstance(e, StdoutFailed):
+        discard_stdout()
+        return f"cannot write to standard output: {e.strerror}", USAGE
+    return None
+
+
+class Program(TyperGroup):
+    """The ``edge-lstm`` group: parse, run the command, and end with an exit code and at most one
+    line. Click's own ``main`` would print usage errors as a boxed panel and turn Ctrl-C and a
+    broken pipe into silent exits; this one lets every ending reach :func:`ending`."""
+
+    def main(self, args=None, prog_name=None, **_) -> None:
+        args = sys.argv[1:] if args is None else list(args)
+        bare, code = not args, 0
+        try:
+            try:
+                with self.make_context(prog_name or self.name, args or ["--help"]) as ctx:
+                    self.invoke(ctx)
+            except typer.Exit as e:  # --help, --version, a command's exit code
+                code = USAGE if bare else e.exit_code  # no command: the help, as a usage error
+            finally:
+                sys.stdout.flush()  # now, while a failure can still be reported
+        except BaseException as e:
+            end = ending(e)
+            if end is None:
+                raise
+            message, code = end
+            sys.stderr.write(f"error: {message}\n")
+        sys.exit(code)

@@ -260,3 +260,32 @@ def _discard(stream) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, stream.fileno())
     os.close(devnull)
+
+
+def command(inputs: list[str], video: Path | None, camera: int | None, *, camera_size: tuple,
+            every: int, model: Path | None, runtime: str | None, threads: int | None,
+            trust_model: bool, roi, min_confidence: float, max_frames: int | None,
+            as_json: bool, show: bool, save: Path | None) -> int:
+    """``edge-lstm infer``: open the one source given, load the model (refusing a changed or
+    failed one), classify every frame, print the summary; returns the exit code."""
+    from edge_lstm import manifest, probe, sources
+
+    if sum([bool(inputs), video is not None, camera is not None]) != 1:
+        raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
+    saver = Saver(save) if save else None  # before any work: refuse a folder with files
+    if show:
+        check_display()
+    if inputs:
+        frames = sources.files(inputs)
+    elif video is not None:
+        frames = sources.video(video, every)
+    else:
+        frames = sources.camera(camera, *camera_size, every)
+    classifier = probe.load(model or manifest.recommended_model(), runtime, threads, not trust_model)
+    refusal = manifest.failed_parity(classifier.path, classifier.runtime)
+    if refusal:
+        raise EdgeLstmError(refusal)
+    summary = run(frames, classifier, write_line, roi=roi, min_confidence=min_confidence,
+                  max_frames=max_frames, as_json=as_json, show=show, saver=saver)
+    write_line(summary.text(), err=as_json)
+    return summary.exit_code

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_lstm import atomic
+from edge_lstm import atomic, tables
 from edge_lstm.verify import Result
 
-COLUMNS = ("model", "runtime", "acc %", "Δ pp", "agree %", "max Δp", "size", "µs/image", "result")
+# Units as in bench and the manifest: %, percentage points, KB (1024 bytes), µs.
+COLUMNS = ("model", "runtime", "acc %", "acc Δ pp", "agree %", "max Δp", "size KB", "p50 µs", "result")
+SIGN = "acc Δ pp = model − Keras accuracy (negative: worse; the manifest's drop_pp is Keras − model)"
 
 
-def aligned(rows: list[tuple[str, ...]]) -> list[str]:
-    """Rows of cells as lines of left-aligned columns, two spaces apart."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-
-
-def _row(r: Result) -> tuple[str, ...]:
+def _row(r: Result) -> list[str]:
     m = r.metrics
-    cells = (f"{m.accuracy:.2f}", f"{m.drop_pp:+.2f}", f"{m.agreement:.2f}", f"{m.max_abs_dprob:.4f}") \
-        if m else ("-",) * 4
+    cells = [f"{m.accuracy:.2f}", f"{-m.drop_pp + 0.0:+.2f}", f"{m.agreement:.2f}", f"{m.max_abs_dprob:.4f}"] \
+        if m else ["-"] * 4
     verdict = "PASS" if r.passed else "FAIL"
-    return (Path(r.model).name, r.runtime, *cells, f"{r.size_bytes / 1024:.1f} KB",
-            f"{r.latency_us:.0f}" if r.latency_us else "-", verdict)
+    return [Path(r.model).name, r.runtime, *cells, f"{r.size_bytes / 1024:.1f}",
+            f"{r.latency_us:.0f}" if r.latency_us else "-", verdict]
 
 
 def _problems(r: Result) -> list[str]:
@@ -33,9 +29,9 @@ def _problems(r: Result) -> list[str]:
 
 
 def table(results: list[Result], reference_source: str) -> str:
-    text = aligned([COLUMNS, *(_row(r) for r in results)])
     images = next((r.metrics.images for r in results if r.metrics), 0)
-    text.insert(0, f"parity against {reference_source} on {images} MNIST test images")
+    text = [f"parity against {reference_source} on {images} MNIST test images",
+            tables.render(list(COLUMNS), [_row(r) for r in results], left=2), SIGN]
     notices = sorted({r.notice for r in results if r.notice})
     text += [f"note: {n}" for n in notices]
     text += [f"FAIL: {line}" for r in results for line in _problems(r)]
@@ -43,7 +39,7 @@ def table(results: list[Result], reference_source: str) -> str:
 
 
 def markdown(results: list[Result], reference_source: str) -> str:
-    lines = ["# Parity report", "", f"Reference: {reference_source}.", "",
+    lines = ["# Parity report", "", f"Reference: {reference_source}.", "", f"{SIGN}.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_row(r)) + " |" for r in results]
     for r in results:

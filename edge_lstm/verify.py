@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -22,7 +24,7 @@ class RuntimeSpec:
     python: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "RuntimeSpec":
+    def parse(cls, text: str) -> RuntimeSpec:
         """``NAME`` or ``NAME=PYTHON``."""
         from edge_lstm.runtime import RUNTIMES
 
@@ -59,10 +61,12 @@ class Result:
 
 def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Reference,
         test_images: np.ndarray, max_drop: float = parity.MAX_DROP_PP,
-        min_agreement: float = parity.MIN_AGREEMENT_PCT, recorded: bool = True) -> list[Result]:
+        min_agreement: float = parity.MIN_AGREEMENT_PCT, recorded: bool = True,
+        step: Callable[[str], None] = lambda label: None) -> list[Result]:
     """Measure every model on every runtime. A model a runtime cannot run is a failed result with
     the reason, not an exception. ``recorded``: also hold each model to the accuracy recorded in
-    its folder's manifest (off while converting, when the record is being made)."""
+    its folder's manifest (off while converting, when the record is being made). ``step`` is
+    told each model and runtime as its run starts."""
     images = normalize(test_images[: len(reference)])
     results = []
     for model in models:
@@ -70,6 +74,7 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
         ops = [f"{op.name}:v{op.version}" for op in info.ops]
         entry, notice = _recorded(model) if recorded else (None, None)
         for spec in runtimes:
+            step(f"{model.name} on {spec.name or 'auto'}")
             result = Result(str(model), spec.name or "auto", info.size_bytes, ops, notice=notice)
             if entry is not None and not manifest.sha256_matches(model):
                 result.checks.append(parity.Check("file matches its manifest sha256", None,
@@ -110,3 +115,47 @@ def _recorded_accuracy(entry: dict | None, runtime: str, images: int) -> float |
     if not record or record.get("images") != images:
         return None
     return record.get("accuracy")
+
+
+def command(models: list[Path], runtimes: list[RuntimeSpec], keras_model: Path | None,
+            limit: int | None, max_drop: float, min_agreement: float, models_dir: Path | None,
+            as_json: bool, report: Path | None, chart: Path | None, echo) -> int:
+    """``edge-lstm parity``: check the models (default: the recommended one), print the table or
+    JSON, write the report and chart asked for; the exit code is 1 when a model fails."""
+    from edge_lstm import atomic, tables
+    from edge_lstm import report as render
+    from edge_lstm.data import load_test_split
+
+    folder = models_dir or manifest.models_dir()
+    paths = models or [manifest.recommended_model(folder)]
+    test = load_test_split()
+    reference = _reference(keras_model, [folder] if models_dir or not models else
+                           [paths[0].parent, manifest.models_dir()], test)
+    if limit:
+        reference = reference.head(limit)
+    runtimes = runtimes or [RuntimeSpec()]
+    with tables.progress(len(paths) * len(runtimes), "parity") as step:
+        results = run(paths, runtimes, reference, test.x, max_drop, min_agreement, step=step)
+    if as_json:
+        echo(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        echo(render.table(results, reference.source))
+    if report:
+        atomic.write_text(report, render.markdown(results, reference.source))
+    if chart:
+        render.chart(results, chart)
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _reference(keras_model: Path | None, folders: list[Path], test) -> parity.Reference:
+    """Keras' answers: run now from ``--keras``, else the predictions recorded in the first of
+    ``folders`` that has them."""
+    if keras_model is not None:
+        from converters.reference import keras_reference
+
+        return keras_reference(keras_model, test)
+    for folder in folders:
+        shipped = parity.shipped_reference(folder)
+        if shipped is not None:
+            return shipped
+    raise EdgeLstmError(f"no Keras predictions recorded in {folders[0]}; pass --keras MODEL.keras")

@@ -130,10 +130,10 @@ def test_convert_bad_input(small_model, mnist_npz, tmp_path):
     (tmp_path / "text.keras").write_text("not a model")
     cases = [
         (["convert", tmp_path / "text.keras", "--out", tmp_path], "not a readable Keras model"),
-        (["convert", tmp_path / "missing.keras"], "model not found"),
-        (["convert", small_model, "--quant", "int4"], "unknown --quant mode"),
+        (["convert", tmp_path / "missing.keras"], "missing.keras' does not exist"),
+        (["convert", small_model, "--quant", "int4"], "'--quant' / '-q': unknown mode int4"),
         (["convert", small_model, "--out", tmp_path / "ok", "--quant", "int8", "--data",
-          tmp_path / "none.npz"], "dataset not found"),
+          tmp_path / "none.npz"], "'--data': path"),
     ]
     (tmp_path / "f").write_text("a file where a folder should be")
     cases.append((["convert", small_model, "--out", tmp_path / "f" / "x"], "cannot create folder"))

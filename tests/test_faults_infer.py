@@ -128,14 +128,16 @@ def test_values_that_kill_the_process_are_refused(option, value, tmp_path):
     write_digit(tmp_path / "a.png")
     args = [option, value] if option == "--camera" else [tmp_path / "a.png", option, value]
     done = infer_child(*args)
-    assert done.returncode == 2 and option in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, f"Invalid value for '{option}'")
 
 
 @pytest.mark.parametrize("option, value", [("--camera", 1099511627776), ("--threads", 2147483648)])
 def test_huge_values_are_refused_without_a_traceback(option, value, tmp_path):
     write_digit(tmp_path / "a.png")
     done = infer(*([option, value] if option == "--camera" else [tmp_path / "a.png", option, value]))
-    assert done.exit_code == 2 and option in done.stderr
+    assert done.exit_code == 2
+    assert_one_line_error(done.stderr, f"Invalid value for '{option}'")
 
 
 def test_the_largest_camera_index_is_tried_and_reported():

@@ -56,7 +56,7 @@ def one_line_error(code, stderr, *expected):
 
 
 def usage_error(code, stderr, option):
-    assert code == 2 and option in stderr and "Traceback" not in stderr, stderr
+    one_line_error(code, stderr, f"Invalid value for '{option}'")
 
 
 def shipped_copy(tmp_path: Path) -> Path:

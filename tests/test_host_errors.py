@@ -55,8 +55,8 @@ def bad_models(tmp_path_factory):
 
 
 CASES = [
-    pytest.param(["train", "--data", "/nonexistent/mnist.npz"], "dataset not found", id="train-no-data"),
-    pytest.param(["train", "--schedule", "linear"], "--schedule must be one of", id="train-schedule"),
+    pytest.param(["train", "--data", "/nonexistent/mnist.npz"], "'--data': path '/nonexistent/mnist.npz' does not exist", id="train-no-data"),
+    pytest.param(["train", "--schedule", "linear"], "'--schedule': must be one of cosine, plateau, constant", id="train-schedule"),
     pytest.param(["train", "--out", "{tmp}/model.h5"], "must end in .keras", id="train-out-h5"),
     pytest.param(["convert", "{models}/legacy.h5", "--out", "{tmp}"], "not a .keras model",
                  id="convert-h5"),
@@ -64,7 +64,7 @@ CASES = [
                  id="convert-not-zip"),
     pytest.param(["convert", "{models}/lambda.keras", "--out", "{tmp}"], "not a readable Keras model",
                  id="convert-lambda-refused-by-safe-mode"),
-    pytest.param(["convert", "{tmp}/missing.keras"], "model not found", id="convert-missing"),
+    pytest.param(["convert", "{tmp}/missing.keras"], "missing.keras' does not exist", id="convert-missing"),
     pytest.param(["parity", "--keras", "{models}/legacy.h5", "--limit", "10"], "not a .keras model",
                  id="parity-keras-h5"),
     pytest.param(["parity", "--keras", "{models}/lambda.keras", "--limit", "10"],

@@ -1,7 +1,8 @@
 """`edge-lstm infer` with the shipped device model: MNIST images, camera-like photos, video, bad input.
 
 Everything is real: OpenCV decodes real PNG/JPEG/AVI files written here, LiteRT runs the shipped
-.tflite model, and the CLI runs in a child process.
+.tflite model, and the CLI runs in a child process where a process is what is tested, in-process
+(CliRunner) for bad arguments.
 """
 
 import json
@@ -10,9 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
+from typer.testing import CliRunner
+
 from camera_frames import render, render_video
 from conftest import ROOT, run_cli
 from edge_lstm import manifest
+from edge_lstm.cli import app
 from edge_lstm.data import load_test_split, normalize
 from edge_lstm.infer import classify
 from edge_lstm.runtime import Classifier
@@ -112,15 +116,15 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--camera", "97"], "cannot open camera 97"),
-    (["--video", "/nonexistent.avi"], "video not found"),
-    (["x.png", "--roi", "1,2,3"], "--roi must be x,y,w,h"),
-    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"], "model not found"),
+    (["--video", "/nonexistent.avi"], "'--video': file '/nonexistent.avi' does not exist"),
+    (["x.png", "--roi", "1,2,3"], "'--roi': must be x,y,w,h"),
+    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"], "'/nonexistent.tflite' does not exist"),
     (["/nonexistent/*.png"], "no such file"),
     ([], "give image paths, --video FILE or --camera INDEX"),
 ])
 def test_bad_arguments_give_one_line(args, message):
-    done = run_cli("infer", *args)
-    assert done.returncode == 2
+    done = CliRunner().invoke(app, ["infer", *args])  # in this process: no process boundary under test
+    assert done.exit_code == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
