@@ -129,26 +129,33 @@ def _detail(model: Path, runtime: str | None, repeats: int, batch: int) -> dict:
 
 def _race(models: list[Path], runtime: str | None, repeats: int, keras: Path | None,
           peer: bool) -> dict:
-    """Latency percentiles of every runner, called in turn on the same images in this process."""
+    """Latency percentiles of every runner in this process: the fast ones called in turn on the
+    same images, then Keras on the first :data:`KERAS_ROUNDS` (it would disturb the others'
+    caches if it ran between them)."""
     contenders = {m.name: runners.load(m, runtime) for m in models}
     if peer and keras is not None:
         contenders["peer"] = runners.onnx_peer(keras)
+    images = runners.sample_images(repeats)
+    seconds = _take_turns(contenders, images)
     if keras is not None:
         contenders["keras"] = runners.load(keras)
-    images = runners.sample_images(repeats)
+        seconds.update(_take_turns({"keras": contenders["keras"]}, images[:KERAS_ROUNDS]))
+    return {name: {"runtime": contenders[name].label, **_percentiles_us(s)}
+            for name, s in seconds.items()}
+
+
+def _take_turns(contenders: dict, images: np.ndarray) -> dict[str, list[float]]:
+    """Seconds per call of each runner, the runners taking turns image by image."""
     for runner in contenders.values():
         for image in images[:10]:  # warm up
             runner.predict(image)
     seconds: dict[str, list[float]] = {name: [] for name in contenders}
-    for i, image in enumerate(images):
+    for image in images:
         for name, runner in contenders.items():
-            if name == "keras" and i >= KERAS_ROUNDS:
-                continue
             start = time.perf_counter()
             runner.predict(image)
             seconds[name].append(time.perf_counter() - start)
-    return {name: {"runtime": contenders[name].label, **_percentiles_us(s)}
-            for name, s in seconds.items()}
+    return seconds
 
 
 def _percentiles_us(seconds: list[float]) -> dict:
