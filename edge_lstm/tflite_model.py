@@ -100,7 +100,7 @@ def _read(schema, data: bytes) -> ModelInfo:
     ops = {_op(model.OperatorCodes(i), names, schema.BuiltinOperator.CUSTOM)
            for i in range(_count(model.OperatorCodesLength(), data, "operator codes"))}
     if _count(model.SubgraphsLength(), data, "subgraphs") == 0:
-        raise _Damaged("it has no subgraphs")
+        raise _Damaged("no subgraphs")
     main = model.Subgraphs(0)
     types = {code: name.lower() for name, code in vars(schema.TensorType).items() if isinstance(code, int)}
     tensors = _count(main.TensorsLength(), data, "tensors")
@@ -137,10 +137,13 @@ def _tensor(tensor, types: dict[int, str], data: bytes) -> TensorInfo:
 
 
 def _check_buffers(model, data: bytes) -> None:
-    """The weights are stored last: a truncated file is caught here."""
+    """The weights: their data, or the bytes after the model that they point to, in the file."""
     for i in range(_count(model.BuffersLength(), data, "buffers")):
         buffer = model.Buffers(i)
-        buffer.DataAsNumpy()  # ValueError when the data runs past the end
+        try:
+            buffer.DataAsNumpy()
+        except ValueError:
+            raise _Damaged(f"buffer {i} runs past the end of the file") from None
         if buffer.Offset() > 1 and buffer.Offset() + buffer.Size() > len(data):
             raise _Damaged(f"buffer {i} ({buffer.Size()} bytes at byte {buffer.Offset()}) runs "
                            f"past the end of the {len(data)}-byte file")

@@ -78,7 +78,7 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
                 probs, result.runtime, result.latency_us = predict(model, images, spec.name,
                                                                     spec.python)
             except EdgeLstmError as e:
-                result.error = str(e)
+                result.error = _without_path(str(e), Path(model))
                 results.append(result)
                 continue
             result.metrics = parity.compare(probs, reference)
@@ -87,6 +87,14 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
             result.checks += parity.checks(result.metrics, max_drop, min_agreement, expected)
             results.append(result)
     return results
+
+
+def _without_path(error: str, model: Path) -> str:
+    """The error without the model's path in front: the result names the model, and a path
+    (a staging folder while converting) must not reach the manifest."""
+    for prefix in (f"{model}: ", f"{model.absolute()}: "):
+        error = error.removeprefix(prefix)
+    return error
 
 
 def _recorded(model: Path) -> tuple[dict | None, str | None]:
