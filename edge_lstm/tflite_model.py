@@ -88,8 +88,10 @@ def inspect(path: str | Path) -> ModelInfo:
 
 def _recorded(path: Path, size: int) -> ModelInfo:
     """What the folder's manifest recorded at conversion (no ops if the file is not the one recorded)."""
-    entry = manifest.entry(manifest.load(path.parent), path.name) if manifest.sha256_matches(path) else None
-    return ModelInfo(tuple(str(op) for op in (entry or {}).get("ops", [])), (), (), size)
+    if not manifest.sha256_matches(path):
+        return ModelInfo((), (), (), size)
+    entry = manifest.entry(manifest.load(path.parent), path.name)
+    return ModelInfo(tuple(str(op) for op in entry.get("ops", [])), (), (), size)
 
 
 def _read(schema, data: bytes) -> ModelInfo:
@@ -102,7 +104,8 @@ def _read(schema, data: bytes) -> ModelInfo:
     if _count(model.SubgraphsLength(), data, "subgraphs") == 0:
         raise _Damaged("no subgraphs")
     main = model.Subgraphs(0)
-    types = {code: name.lower() for name, code in vars(schema.TensorType).items() if isinstance(code, int)}
+    types = {code: name.lower() for name, code in vars(schema.TensorType).items()
+             if isinstance(code, int)}
     tensors = _count(main.TensorsLength(), data, "tensors")
     inputs = [main.Inputs(i) for i in range(_count(main.InputsLength(), data, "inputs"))]
     outputs = [main.Outputs(i) for i in range(_count(main.OutputsLength(), data, "outputs"))]

@@ -128,7 +128,8 @@ for path in sys.argv[1:]:
 """
 
 
-@pytest.mark.parametrize("python", [sys.executable, TFLITE_RUNTIME], ids=["litert-blocked", "tflite-runtime"])
+@pytest.mark.parametrize("python", [sys.executable, TFLITE_RUNTIME],
+                         ids=["litert-blocked", "tflite-runtime"])
 def test_without_schema_classes_the_ops_come_from_the_manifest(python, tmp_path):
     if python is None:
         pytest.skip("EDGE_LSTM_TFLITE_RUNTIME_PYTHON (a python with tflite-runtime 2.14) is not set")
@@ -147,11 +148,12 @@ def test_without_schema_classes_the_ops_come_from_the_manifest(python, tmp_path)
         f"error: {garbage}: not a TFLite model (file identifier b'JUNK', expected b'TFL3')"]
 
 
-@pytest.mark.skipif(not TFLITE_RUNTIME, reason="needs $EDGE_LSTM_TFLITE_RUNTIME_PYTHON (make test builds it)")
+@pytest.mark.skipif(not TFLITE_RUNTIME,
+                    reason="needs $EDGE_LSTM_TFLITE_RUNTIME_PYTHON (make test builds it)")
 def test_tflite_runtime_2_14_refuses_the_dynamic_model_in_one_line():
     model = MODELS / "lstm_dynamic.tflite"
     code = ("from edge_lstm.errors import EdgeLstmError\nfrom edge_lstm.runtime import Classifier\n"
-            "try:\n    Classifier(%r)\nexcept EdgeLstmError as e:\n    print(e)") % str(model)
+            f"try:\n    Classifier({str(model)!r})\nexcept EdgeLstmError as e:\n    print(e)")
     done = subprocess.run([TFLITE_RUNTIME, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.stdout.strip() == (f"{model}: tflite-runtime 2.14.0 cannot run this model: no "
@@ -178,5 +180,6 @@ def test_litert_refusals_in_one_line(tmp_path, edit, lacks):
     model = rebuilt(FLOAT32, tmp_path / "refused.tflite", edit)
     with pytest.raises(EdgeLstmError) as e:
         Classifier(model, "ai-edge-litert")
-    assert str(e.value).startswith(f"{model}: ai-edge-litert ") and f"cannot run this model: {lacks}" in str(e.value)
-    assert "\n" not in str(e.value)
+    message = str(e.value)
+    assert message.startswith(f"{model}: ai-edge-litert ") and "\n" not in message
+    assert f"cannot run this model: {lacks}" in message
