@@ -180,11 +180,10 @@ class Classifier:
     def _explain_load_error(self, error: Exception) -> str:
         from edge_lstm import tflite_model
 
-        info = tflite_model.inspect(self.path)  # raises the clean error for a corrupt file
-        reasons = tflite_model.unsupported_ops(info, self.runtime)
-        if reasons:
-            return (f"{self.path}: {self.runtime} {runtime_version(self.runtime)} cannot run this "
-                    f"model: {'; '.join(reasons)}")
+        tflite_model.inspect(self.path)  # raises the clean error for a corrupt file
+        missing = tflite_model.missing_kernel(error)
+        if missing:
+            return f"{self.path}: {self.label} cannot run this model: {missing}"
         return f"{self.path}: {self.runtime} cannot load this model ({_first_line(error)})"
 
 

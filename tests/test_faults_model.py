@@ -24,7 +24,7 @@ from edge_lstm.cli import app
 from edge_lstm.data import load_test_split
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.runtime import Classifier
-from tflite_files import corrupt_weights
+from tflite_files import corrupt_weights, rebuilt
 
 S = pytest.importorskip("ai_edge_litert.schema_py_generated")
 flatbuffers = pytest.importorskip("flatbuffers")
@@ -66,17 +66,6 @@ def shipped_copy(tmp_path: Path) -> Path:
             shutil.copy(MODELS / a["file"], tmp_path)
     shutil.copy(MODELS / manifest.FILENAME, tmp_path)
     return tmp_path
-
-
-def rebuilt(src: Path, dst: Path, edit) -> Path:
-    """``src`` re-packed with ``edit(model)`` applied to its schema objects (damage as a real
-    bit error or a bad tool could make it, yet a file the project's reader accepts)."""
-    model = S.ModelT.InitFromObj(S.Model.GetRootAsModel(src.read_bytes(), 0))
-    edit(model)
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    dst.write_bytes(bytes(builder.Output()))
-    return dst
 
 
 def _reads_nowhere(op_name: str):
