@@ -23,12 +23,10 @@ import typer
 
 from edge_lstm import atomic, child
 from edge_lstm.errors import EdgeLstmError
-
-MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-
+from edge_lstm.quant import FULL_INTEGER, MODES
+from edge_lstm.runtime import DEVICE_RUNTIMES, RUNTIMES
 
 PREFERENCES = ("speed", "size")
-DEVICE_RUNTIMES = ("ai-edge-litert", "tflite-runtime")
 SAME_SPEED = 1.10  # latencies within 10% are measurement noise: the smaller file wins
 
 
@@ -82,7 +80,7 @@ def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, 
         atomic.check_writable(output_path(model, out, mode), force)
     load_keras(model)  # a clear error now for a file that is not a suitable Keras model
     calibration = None
-    if {"int8", "int16x8"} & set(modes):
+    if set(FULL_INTEGER) & set(modes):
         calibration = calibration_images(load_mnist(data).train.x, samples)
     specs = [RuntimeSpec.parse(r) for r in runtimes] if runtimes else runtime_matrix()
     with staging(out) as staged:
@@ -188,7 +186,6 @@ def runtime_matrix() -> list:
     environment named by ``$EDGE_LSTM_TFLITE_RUNTIME_PYTHON`` (it needs numpy<2)."""
     import importlib.util
 
-    from edge_lstm.runtime import RUNTIMES
     from edge_lstm.verify import RuntimeSpec
 
     specs = [RuntimeSpec(name) for name, (module, _) in RUNTIMES.items()
@@ -286,8 +283,7 @@ def _recommend(out_dir: Path, prefer: str) -> None:
     from edge_lstm import manifest
 
     current = manifest.load(out_dir)
-    models = [a for a in current["artifacts"]
-              if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
+    models = [a for a in manifest.artifacts(current, "tflite") if (Path(out_dir) / a["file"]).exists()]
     if not models:
         return
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import atomic, manifest
+from edge_lstm.data import CLASSES
 from edge_lstm.errors import EdgeLstmError
 
 MAX_DROP_PP = 0.3
@@ -53,17 +54,16 @@ class Reference:
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             raise EdgeLstmError(f"{path}: unreadable predictions file ({type(e).__name__}: "
                                 f"{str(e).strip() or 'damaged'})") from None
-        if probs.ndim != 2 or probs.shape[1] != 10 or labels.shape != probs.shape[:1] \
-                or not np.issubdtype(labels.dtype, np.integer) or np.any((labels < 0) | (labels > 9)):
+        if probs.ndim != 2 or probs.shape[1] != CLASSES or labels.shape != probs.shape[:1] \
+                or not np.issubdtype(labels.dtype, np.integer) or np.any((labels < 0) | (labels >= CLASSES)):
             raise EdgeLstmError(f"{path}: not a predictions file (probabilities {probs.shape}, "
-                                f"labels {labels.shape} {labels.dtype}; expected (N, 10) and N digits)")
+                                f"labels {labels.shape} {labels.dtype}; expected (N, {CLASSES}) and N digits)")
         return cls(probs, labels, str(path))
 
 
 def shipped_reference(folder: Path) -> Reference | None:
     """The Keras predictions recorded in ``folder``'s manifest, if any."""
-    entries = manifest.load(folder)["artifacts"]
-    predictions = next((a for a in entries if a.get("kind") == "predictions"), None)
+    predictions = next(iter(manifest.artifacts(folder, "predictions")), None)
     if predictions is None:
         return None
     return Reference.load(Path(folder) / predictions["file"])
@@ -115,7 +115,7 @@ def compare(probs: np.ndarray, reference: Reference) -> Metrics:
 
 
 def _confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    cm = np.zeros((10, 10), dtype=np.int64)
+    cm = np.zeros((CLASSES, CLASSES), dtype=np.int64)
     np.add.at(cm, (labels.astype(np.int64), predicted.astype(np.int64)), 1)
     return cm
 

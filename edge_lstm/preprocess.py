@@ -23,11 +23,13 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from edge_lstm.data import INPUT_SHAPE
+
 __all__ = ["Digit", "to_mnist"]
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 
-MNIST_SIDE = 28
+MNIST_SIDE = INPUT_SHAPE[0]  # square
 FIT_SIDE = 20  # MNIST fits each digit's long side into 20 px, then pads it to 28
 MIN_INPUT_SIDE = 8  # the smallest side worth searching for a digit
 MIN_WORK_SIDE = 96  # smaller inputs are upscaled first so the morphology has room to work
@@ -361,9 +363,8 @@ def _normalise_stroke_width(ink: np.ndarray) -> np.ndarray:
 
 def _fit_20(ink: np.ndarray) -> np.ndarray:
     """Area-resize so the long side is FIT_SIDE, keeping the aspect ratio."""
-    height, width = ink.shape
-    scale = FIT_SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    scale = FIT_SIDE / max(ink.shape)
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0, 1)
 
 

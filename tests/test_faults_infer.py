@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge_lstm import manifest, sources
+from edge_lstm import manifest, sources, tf_log
 from edge_lstm.cli import app
 from edge_lstm.data import load_test_split
 from edge_lstm.errors import EdgeLstmError
@@ -48,7 +48,7 @@ def infer(*args):
 def infer_child(*args, timeout: float = 60, env: dict | None = None, **popen) -> subprocess.CompletedProcess:
     """``python -m edge_lstm infer ARGS`` in a child process that must end within ``timeout``."""
     return subprocess.run([sys.executable, "-m", "edge_lstm", "infer", *map(str, args)], text=True,
-                          timeout=timeout, env=env or {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          timeout=timeout, env=env or {**os.environ, **tf_log.QUIET_ENV},
                           **{"capture_output": True, **popen})
 
 

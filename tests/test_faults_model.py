@@ -61,9 +61,8 @@ def usage_error(code, stderr, option):
 
 def shipped_copy(tmp_path: Path) -> Path:
     """The shipped device models, predictions and manifest, copied to ``tmp_path``."""
-    for a in SHIPPED["artifacts"]:
-        if a["kind"] in ("tflite", "predictions"):
-            shutil.copy(MODELS / a["file"], tmp_path)
+    for a in manifest.artifacts(SHIPPED, "tflite") + manifest.artifacts(SHIPPED, "predictions"):
+        shutil.copy(MODELS / a["file"], tmp_path)
     shutil.copy(MODELS / manifest.FILENAME, tmp_path)
     return tmp_path
 
