@@ -19,7 +19,7 @@ form            what it is                                                    mo
 
 ``convert`` tries the :data:`CANDIDATE_FORMS` of each mode and keeps the fastest (or, with
 ``--prefer size``, the smallest) that passes parity. Measured trade-offs and the forms that fail
-are in docs/conversion.md and docs/performance.md.
+are in docs/conversion.md.
 """
 from __future__ import annotations
 
