@@ -75,8 +75,9 @@ def augment_one(digit28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(1, 7))
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
-        img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 95))])[1],
-                           cv2.IMREAD_GRAYSCALE)
+        quality = int(rng.integers(40, 95))
+        jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
+        img = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
     if rng.random() < 0.2:  # light ink on a dark board
         img = 255 - img
     d = to_mnist(img)

@@ -14,9 +14,9 @@ import argparse
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import typer
@@ -70,7 +70,8 @@ def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, 
     from converters.reference import keras_reference
     from edge_lstm import report
     from edge_lstm.data import load_mnist, load_test_split
-    from edge_lstm.verify import RuntimeSpec, run as check
+    from edge_lstm.verify import RuntimeSpec
+    from edge_lstm.verify import run as check
 
     echo = echo or typer.echo
     modes = _modes(quant)
@@ -166,7 +167,8 @@ def _child_main() -> None:
     parser.add_argument("--int8-io", action="store_true")
     parser.add_argument("--form")
     args = parser.parse_args()
-    from converters import export, model as seed_model
+    from converters import export
+    from converters import model as seed_model
 
     net = seed_model.load(args.model)
     calibration = np.load(args.calibration) if args.calibration else None

@@ -24,7 +24,8 @@ are in docs/conversion.md.
 from __future__ import annotations
 
 import tempfile
-from typing import Callable, Iterable
+from collections.abc import Iterable
+from typing import Callable
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def _inspect(model) -> Spec:
         raise ConversionError(
             f"the model input must be (batch, timesteps, features) with fixed timesteps "
             f"and features; got {shape}")
-    lstm_idx = [i for i, l in enumerate(model.layers) if isinstance(l, keras.layers.LSTM)]
+    lstm_idx = [i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.LSTM)]
     if len(lstm_idx) != 1:
         raise ConversionError(f"expected exactly one LSTM layer, found {len(lstm_idx)}")
     for i, layer in enumerate(model.layers):

@@ -177,7 +177,8 @@ def _split(x: np.ndarray, y: np.ndarray, what: str) -> Split:
     if len(y) == 0:
         raise EdgeLstmError(f"{what}: no images")
     if y.min() < 0 or y.max() >= CLASSES:
-        raise EdgeLstmError(f"{what}: labels must be in 0..{CLASSES - 1}, found {int(y.min())}..{int(y.max())}")
+        raise EdgeLstmError(f"{what}: labels must be in 0..{CLASSES - 1}, "
+                            f"found {int(y.min())}..{int(y.max())}")
     return Split(x, y.astype(np.uint8))
 
 

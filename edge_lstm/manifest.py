@@ -83,7 +83,8 @@ def _problem(manifest: dict) -> str | None:
 def _mistyped(obj: dict, fields: dict) -> str | None:
     for key, kind in fields.items():
         value = obj.get(key)
-        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
+        wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if value is not None and wrong:
             return f"'{key}' must be {_json_type(kind)}, not {_json_type(value)}"
     return None
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, manifest, tflite_model
-from edge_lstm.errors import EdgeLstmError
 from edge_lstm.data import INPUT_SHAPE
+from edge_lstm.errors import EdgeLstmError
 from edge_lstm.runtime import Classifier, model_file
 
 TIMEOUT_S = 60          # one MNIST image takes milliseconds; a damaged WHILE loop may never end

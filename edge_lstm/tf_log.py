@@ -20,7 +20,7 @@ import importlib.machinery
 import os
 import re
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 # TensorFlow's C++ log level once it has started: 3 keeps only fatal records. Set by install() here,
 # and given to child processes and to the tests' subprocesses.

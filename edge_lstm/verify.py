@@ -22,7 +22,7 @@ class RuntimeSpec:
     python: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "RuntimeSpec":
+    def parse(cls, text: str) -> RuntimeSpec:
         """``NAME`` or ``NAME=PYTHON``."""
         from edge_lstm.runtime import RUNTIMES
 
