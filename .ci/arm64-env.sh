@@ -14,7 +14,7 @@
 #   DIR/root/           arm64 Debian bookworm files: python3.11 + the shared libraries it needs
 #   DIR/site/           aarch64 wheels: numpy + RUNTIME + typer (and their dependencies)
 #
-# Why this way (see shared/notes/arm64-emulation.md):
+# Why this way (docs/parity-arm64.md):
 #   * Debian 12's qemu-user-static 7.2 passes the host's x86 /proc/cpuinfo through and
 #     ai-edge-litert segfaults creating an Interpreter; qemu 10 from bookworm-backports works.
 #     It is fetched with a private apt configuration: the system's apt setup is not changed.
@@ -32,6 +32,7 @@
 #   EDGE_LSTM_DEBIAN_MIRROR  Debian mirror URI (default: the `/debian` URI in the system's apt sources)
 #   EDGE_LSTM_QEMU_CPU       qemu CPU model baked into DIR/python (default cortex-a76)
 #   EDGE_LSTM_ARM64_FORCE=1  redo the checks and the verification even if DIR/.complete says done
+#   PYTHON311                host Python with pip (default: python3.11, else python3, on PATH)
 # Needs: bash, apt-get, dpkg-deb, flock, a host Python with pip (python3.11 preferred), network
 # access to a Debian mirror and PyPI (first run only). Works as root; as non-root too, as long as
 # the cache and DIR are writable (apt runs with private state, lists and cache folders).
@@ -95,7 +96,7 @@ done
 
 # Host Python used only to run pip (download aarch64 wheels, unpack them) and to pre-compile .pyc.
 HOST_PY=
-for cand in python3.11 /root/.pyenv/versions/3.11.7/bin/python3 python3; do
+for cand in "${PYTHON311:-}" python3.11 python3; do
   p=$(command -v "$cand" 2>/dev/null || true)
   if [[ -n "$p" ]] && "$p" -m pip --version >/dev/null 2>&1; then HOST_PY=$p; break; fi
 done

@@ -11,18 +11,21 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${1:-$ROOT/.arm64}
 LIMIT=${EDGE_LSTM_ARM64_LIMIT:-1000}
 
-for runtime in ai-edge-litert tflite-runtime; do
+RUNTIMES=(ai-edge-litert tflite-runtime)  # the runtimes .ci/arm64-env.sh can build
+for runtime in "${RUNTIMES[@]}"; do
     bash "$ROOT/.ci/arm64-env.sh" "$DIR/$runtime" "$runtime"
 done
 
-plan=$(python3 - "$ROOT/models/manifest.json" <<'PY'
-import json, sys
-manifest = json.load(open(sys.argv[1]))
-for a in manifest["artifacts"]:
-    if a.get("kind") == "tflite":
-        for runtime in a["passed_on"]:
-            if runtime in ("ai-edge-litert", "tflite-runtime"):
-                print(a["file"], runtime, "full" if a["file"] == manifest.get("recommended") else "limit")
+# Every shipped model on each of those runtimes it passed on at conversion time (edge_lstm.manifest
+# reads the manifest with the standard library only).
+plan=$(PYTHONPATH=$ROOT python3 - "$ROOT/models" "${RUNTIMES[@]}" <<'PY'
+import sys
+from edge_lstm import manifest
+folder, runtimes = sys.argv[1], sys.argv[2:]
+recommended = manifest.load(folder).get("recommended")
+for a in manifest.artifacts(folder, "tflite"):
+    for runtime in (r for r in a["passed_on"] if r in runtimes):
+        print(a["file"], runtime, "full" if a["file"] == recommended else "limit")
 PY
 )
 

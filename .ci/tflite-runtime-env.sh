@@ -6,7 +6,8 @@
 # DIR/bin/python then has tflite-runtime==2.14.0, numpy<2 and typer.
 # tflite-runtime 2.14 has wheels only up to Python 3.11 and is built against numpy 1.x.
 # Idempotent: if DIR/bin/python already imports tflite_runtime, nothing is done.
-# Env: PYTHON311=/path/to/python3.11 overrides the interpreter search.
+# Env: PYTHON311=/path/to/python3.11 names the interpreter; otherwise python3.11, then python3,
+# are looked up on PATH.
 set -euo pipefail
 
 die() { echo "tflite-runtime-env: ERROR: $*" >&2; exit 1; }
@@ -26,12 +27,11 @@ fi
 # --- find a Python 3.11 -------------------------------------------------------
 is_py311() { [[ -n "$1" ]] && "$1" -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1; }
 PY=
-for cand in "${PYTHON311:-}" "$(command -v python3.11 || true)" \
-            /root/.pyenv/versions/3.11.7/bin/python3 /usr/bin/python3.11 /usr/local/bin/python3.11; do
+for cand in "${PYTHON311:-}" "$(command -v python3.11 || true)" "$(command -v python3 || true)"; do
     if is_py311 "$cand"; then PY=$cand; break; fi
 done
-# pyenv shims resolve to the real binary; use it so the venv does not depend on the shim
-[[ -n "$PY" ]] || die "no Python 3.11 with the venv module found (tried python3.11 on PATH and /root/.pyenv/versions/3.11.7); set PYTHON311=/path/to/python3.11"
+[[ -n "$PY" ]] || die "no Python 3.11 with the venv module found (tried \$PYTHON311, python3.11 and python3 on PATH); set PYTHON311=/path/to/python3.11"
+# a shim (pyenv) resolves to the real binary; use it so the venv does not depend on the shim
 PY=$("$PY" -c 'import sys; print(sys.executable)')
 
 # --- venv + packages ------------------------------------------------------------

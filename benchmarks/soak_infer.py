@@ -83,7 +83,8 @@ def main() -> None:
     print(f"rate         {result['answers'] / result['seconds']:.0f} frames/s (whole child, with start-up)")
     print(f"RSS at 10%   {result['at_10']['VmRSS']:.1f} MB (baseline)")
     print(f"RSS at end   {result['end']['VmRSS']:.1f} MB (peak {result['end']['VmHWM']:.1f} MB)")
-    print(f"growth       {growth:+.1f} MB, {result['end']['VmRSS'] / result['at_10']['VmRSS']:.3f}x the baseline")
+    ratio = result["end"]["VmRSS"] / result["at_10"]["VmRSS"]
+    print(f"growth       {growth:+.1f} MB, {ratio:.3f}x the baseline")
     print(f"summary      {result['summary']}")
 
 

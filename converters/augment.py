@@ -12,9 +12,13 @@ About 2-4 ms per image on one core.  Deterministic for a given ``rng``.
 
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import numpy as np
 
+from edge_lstm import progress
+from edge_lstm.data import INPUT_SHAPE
 from edge_lstm.preprocess import to_mnist
 
 __all__ = ["augment", "augment_one"]
@@ -71,8 +75,9 @@ def augment_one(digit28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(1, 7))
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
-        img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 95))])[1],
-                           cv2.IMREAD_GRAYSCALE)
+        quality = int(rng.integers(40, 95))
+        jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
+        img = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
     if rng.random() < 0.2:  # light ink on a dark board
         img = 255 - img
     d = to_mnist(img)
@@ -84,7 +89,7 @@ def augment_one(digit28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Camera-like variants of MNIST images: (N, 28, 28) uint8 -> (N, 28, 28) uint8."""
     x = np.asarray(x)
-    if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
+    if x.ndim != 3 or x.shape[1:] != INPUT_SHAPE or x.dtype != np.uint8:
         raise ValueError(f"augment expects (N, 28, 28) uint8, got {x.shape} {x.dtype}")
     out = np.empty_like(x)
     for i in range(len(x)):
@@ -93,7 +98,7 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def augmented_copies(x: np.ndarray, y: np.ndarray, copies: int, seed: int = 0,
-                     chunk: int = 1000, echo=print) -> tuple[np.ndarray, np.ndarray]:
+                     chunk: int = 1000, show_progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``copies`` camera-like variants of reproducibly chosen training images, with their labels.
 
     Work is split into fixed chunks, each with its own seeded generator, and spread over the CPU
@@ -104,11 +109,13 @@ def augmented_copies(x: np.ndarray, y: np.ndarray, copies: int, seed: int = 0,
     pick = np.random.default_rng(seed).permutation(len(x))[:copies]
     jobs = [(x[pick[i:i + chunk]], (seed, i // chunk)) for i in range(0, len(pick), chunk)]
     out = []
-    with multiprocessing.get_context("spawn").Pool(os.cpu_count() or 1, initializer=cv2.setNumThreads,
-                                                   initargs=(1,)) as pool:
-        for done, part in enumerate(pool.imap(_augment_job, jobs), 1):
+    shown = progress.bar("augmenting", len(pick), "images") if show_progress \
+        else contextlib.nullcontext(lambda n: None)
+    with shown as advance, multiprocessing.get_context("spawn").Pool(
+            os.cpu_count() or 1, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+        for part in pool.imap(_augment_job, jobs):
             out.append(part)
-            echo(f"augmenting: {min(done * chunk, len(pick))}/{len(pick)} images")
+            advance(len(part))
     return np.concatenate(out), y[pick]
 
 

@@ -14,21 +14,19 @@ import argparse
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import typer
 
 from edge_lstm import atomic, child
 from edge_lstm.errors import EdgeLstmError
-
-MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-
+from edge_lstm.quant import FULL_INTEGER, MODES
+from edge_lstm.runtime import DEVICE_RUNTIMES, RUNTIMES
 
 PREFERENCES = ("speed", "size")
-DEVICE_RUNTIMES = ("ai-edge-litert", "tflite-runtime")
 SAME_SPEED = 1.10  # latencies within 10% are measurement noise: the smaller file wins
 
 
@@ -72,7 +70,8 @@ def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, 
     from converters.reference import keras_reference
     from edge_lstm import report
     from edge_lstm.data import load_mnist, load_test_split
-    from edge_lstm.verify import RuntimeSpec, run as check
+    from edge_lstm.verify import RuntimeSpec
+    from edge_lstm.verify import run as check
 
     echo = echo or typer.echo
     modes = _modes(quant)
@@ -82,7 +81,7 @@ def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, 
         atomic.check_writable(output_path(model, out, mode), force)
     load_keras(model)  # a clear error now for a file that is not a suitable Keras model
     calibration = None
-    if {"int8", "int16x8"} & set(modes):
+    if set(FULL_INTEGER) & set(modes):
         calibration = calibration_images(load_mnist(data).train.x, samples)
     specs = [RuntimeSpec.parse(r) for r in runtimes] if runtimes else runtime_matrix()
     with staging(out) as staged:
@@ -168,7 +167,8 @@ def _child_main() -> None:
     parser.add_argument("--int8-io", action="store_true")
     parser.add_argument("--form")
     args = parser.parse_args()
-    from converters import export, model as seed_model
+    from converters import export
+    from converters import model as seed_model
 
     net = seed_model.load(args.model)
     calibration = np.load(args.calibration) if args.calibration else None
@@ -188,7 +188,6 @@ def runtime_matrix() -> list:
     environment named by ``$EDGE_LSTM_TFLITE_RUNTIME_PYTHON`` (it needs numpy<2)."""
     import importlib.util
 
-    from edge_lstm.runtime import RUNTIMES
     from edge_lstm.verify import RuntimeSpec
 
     specs = [RuntimeSpec(name) for name, (module, _) in RUNTIMES.items()
@@ -286,8 +285,7 @@ def _recommend(out_dir: Path, prefer: str) -> None:
     from edge_lstm import manifest
 
     current = manifest.load(out_dir)
-    models = [a for a in current["artifacts"]
-              if a.get("kind") == "tflite" and (Path(out_dir) / a["file"]).exists()]
+    models = [a for a in manifest.artifacts(current, "tflite") if (Path(out_dir) / a["file"]).exists()]
     if not models:
         return
 

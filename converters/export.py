@@ -19,20 +19,21 @@ form            what it is                                                    mo
 
 ``convert`` tries the :data:`CANDIDATE_FORMS` of each mode and keeps the fastest (or, with
 ``--prefer size``, the smallest) that passes parity. Measured trade-offs and the forms that fail
-are in docs/conversion.md and docs/performance.md.
+are in docs/conversion.md.
 """
 from __future__ import annotations
 
-import sys
 import tempfile
-from typing import Callable, Iterable
+from collections.abc import Iterable
+from typing import Callable
 
 import numpy as np
 
 from converters import fused, lean
 from converters.graph import Spec, save_keras
+from edge_lstm import progress
+from edge_lstm.quant import FULL_INTEGER, MODES
 
-MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
 FORMS = ("lean", "fused_reset", "fused", "loop", "unrolled")
 
 #: Forms ``convert`` tries for each mode; the first is :func:`to_tflite`'s default. "dynamic" on
@@ -51,65 +52,21 @@ class ConversionError(RuntimeError):
     """A mode cannot be produced for this model; the message says why."""
 
 
-# --------------------------------------------------------------------------
-# public API
-# --------------------------------------------------------------------------
 def to_tflite(model, mode: str, calibration: np.ndarray | None,
               int8_io: bool = False, *, form: str | None = None) -> bytes:
-    """Convert ``model`` to a TFLite flatbuffer and return its bytes.
+    """Convert ``model`` (a built ``keras.Sequential``, not modified) to a TFLite flatbuffer.
 
-    Args:
-      model: a built ``keras.Sequential`` (see module docstring for the
-        supported layer stack).  It is not modified.
-      mode: one of
-        ``"float32"`` -- plain float model;
-        ``"float16"`` -- float16 weights, float compute;
-        ``"dynamic"`` -- dynamic-range: int8 weights, float activations;
-        ``"int8"``    -- full-integer: int8 weights and activations;
-        ``"int16x8"`` -- full-integer, 16-bit activations and 8-bit weights.
-      calibration: representative inputs, shape ``(N, T, F)`` float32, already
-        preprocessed exactly like inference inputs (``image / 255.0``; see
-        ``converters.convert.calibration_images``).
-        Required for ``int8`` and ``int16x8``; ignored otherwise.  A few
-        hundred samples are enough.
-      int8_io: for ``int8`` make the model's input and output int8 (and int16
-        for ``int16x8``) instead of float32.  Read the input/output
-        ``quantization`` (scale, zero_point) from the interpreter to
-        (de)quantize.  Not allowed for the float modes.
-      form: one of :data:`FORMS`; by default the mode's first candidate form.
-
-    Returns:
-      The ``.tflite`` file contents.
-
-    Raises:
-      ConversionError: with a plain-words reason when the mode cannot be
-        produced (unknown mode, missing calibration data, unsupported layer,
-        a form/mode combination the converter cannot handle, ...).
-    """
+    ``mode`` is one of :data:`~edge_lstm.quant.MODES`; the full-integer ones need
+    ``calibration``: a few hundred inputs ``(N, T, F)`` float32, preprocessed like inference
+    inputs (:func:`converters.convert.calibration_images`). ``int8_io`` gives a full-integer
+    model integer input and output (read their scale and zero point from the interpreter).
+    ``form`` is one of :data:`FORMS`, by default the mode's first candidate. Raises
+    :class:`ConversionError` with the reason when the mode cannot be produced."""
     import tensorflow as tf  # heavy import kept local
 
-    if mode not in MODES:
-        raise ConversionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    form = form or CANDIDATE_FORMS[mode][0]
-    if form not in FORMS:
-        raise ConversionError(f"unknown graph form {form!r}; choose one of {', '.join(FORMS)}")
-    if int8_io and mode not in ("int8", "int16x8"):
-        raise ConversionError(
-            f"int8_io=True only makes sense for the full-integer modes (int8, int16x8), "
-            f"not {mode!r}: float and dynamic-range models keep float32 input/output")
-    if mode == "int16x8" and form.startswith("fused"):
-        raise ConversionError(
-            "int16x8 cannot use the fused LSTM form: the TFLite 16x8 quantizer does not "
-            "support UNIDIRECTIONAL_SEQUENCE_LSTM (use form='unrolled')")
-    # Full-integer calibration of the loop (WHILE) form crashes the TensorFlow 2.21 converter
-    # with a segmentation fault; it is left possible on purpose, as the case that
-    # converters.convert's crash isolation exists for.
-
+    form = _check_request(mode, form, int8_io)
     spec = _inspect(model)
-    calib = None
-    if mode in ("int8", "int16x8"):
-        calib = _check_calibration(calibration, spec)
-
+    calib = _check_calibration(calibration, spec) if mode in FULL_INTEGER else None
     with tempfile.TemporaryDirectory(prefix="edge_lstm_export_") as tmp:
         if form == "lean":
             lean.save(model, spec, tmp)
@@ -128,6 +85,27 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
             ) from exc
 
 
+def _check_request(mode: str, form: str | None, int8_io: bool) -> str:
+    """The form to build, once the mode, form and ``int8_io`` are known to go together."""
+    if mode not in MODES:
+        raise ConversionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    form = form or CANDIDATE_FORMS[mode][0]
+    if form not in FORMS:
+        raise ConversionError(f"unknown graph form {form!r}; choose one of {', '.join(FORMS)}")
+    if int8_io and mode not in FULL_INTEGER:
+        raise ConversionError(
+            f"int8_io=True only makes sense for the full-integer modes ({', '.join(FULL_INTEGER)}), "
+            f"not {mode!r}: float and dynamic-range models keep float32 input/output")
+    if mode == "int16x8" and form.startswith("fused"):
+        raise ConversionError(
+            "int16x8 cannot use the fused LSTM form: the TFLite 16x8 quantizer does not "
+            "support UNIDIRECTIONAL_SEQUENCE_LSTM (use form='unrolled')")
+    # Full-integer calibration of the loop (WHILE) form crashes the TensorFlow 2.21 converter
+    # with a segmentation fault; it is left possible on purpose, as the case that
+    # converters.convert's crash isolation exists for.
+    return form
+
+
 def _inspect(model) -> Spec:
     import keras
 
@@ -136,7 +114,7 @@ def _inspect(model) -> Spec:
         raise ConversionError(
             f"the model input must be (batch, timesteps, features) with fixed timesteps "
             f"and features; got {shape}")
-    lstm_idx = [i for i, l in enumerate(model.layers) if isinstance(l, keras.layers.LSTM)]
+    lstm_idx = [i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.LSTM)]
     if len(lstm_idx) != 1:
         raise ConversionError(f"expected exactly one LSTM layer, found {len(lstm_idx)}")
     for i, layer in enumerate(model.layers):
@@ -181,7 +159,6 @@ def _check_calibration(calibration, spec) -> np.ndarray:
     return calib
 
 
-
 # --------------------------------------------------------------------------
 # converter settings
 # --------------------------------------------------------------------------
@@ -210,15 +187,8 @@ def _configure(converter, mode: str, calib: np.ndarray | None, int8_io: bool) ->
 
 
 def _calibration_gen(calib: np.ndarray) -> Callable[[], Iterable[list]]:
-    """Feed the calibrator one sample at a time, with a progress line on the terminal."""
-    live = sys.stdout.isatty()
-
+    """Feed the calibrator one sample at a time, showing its progress."""
     def gen():
-        step = max(1, len(calib) // 20)
-        for i in range(len(calib)):
-            if live and (i % step == 0 or i == len(calib) - 1):
-                print(f"\r      calibrating {i + 1}/{len(calib)}", end="", flush=True)
+        for i in progress.track(range(len(calib)), "calibrating", len(calib), "samples"):
             yield [calib[i:i + 1]]
-        print(f"\r      calibrated on {len(calib)} samples" if live else
-              f"      calibrated on {len(calib)} samples", flush=True)
     return gen

@@ -120,25 +120,7 @@ def save(model, spec, path: str, self_reset: bool = False, calib=None) -> None:
     """
     import tensorflow as tf
 
-    import keras
-
-    def const(w):
-        return tf.Variable(np.asarray(w, np.float32), trainable=False)
-
-    # Copy every weight into plain tf.Variables (Keras-3 variables would stay
-    # resource variables -- VAR_HANDLE/READ_VARIABLE ops -- in the TFLite model).
-    plan = []  # (kind, variables, activation)
-    for i, layer in enumerate(model.layers):
-        if i == spec.lstm_index:
-            ws = [np.asarray(w, np.float32) for w in layer.get_weights()]
-            if self_reset:
-                k, value, rows = _reset_step(model, spec, calib)
-                ws[0] = np.concatenate([ws[0], rows], axis=0)
-            plan.append(("lstm", [const(w) for w in ws], None))
-        elif isinstance(layer, keras.layers.Dense):
-            ws = [const(w) for w in layer.get_weights()]
-            plan.append(("dense", ws, layer.activation))
-        # Dropout: identity at inference
+    plan, reset = _plan(model, spec, self_reset, calib)
     fused = _fused_lstm_fn()
     variables = [v for _, ws, _ in plan for v in ws]
 
@@ -153,12 +135,8 @@ def save(model, spec, path: str, self_reset: bool = False, calib=None) -> None:
                 if kind == "lstm":
                     zeros_h = tf.zeros([1, spec.units], tf.float32)
                     zeros_c = tf.zeros([1, spec.units], tf.float32)
-                    if self_reset:
-                        feat = x.shape[-1]
-                        x = tf.pad(x, [[0, 0], [0, 0], [0, k]])
-                        reset_row = np.zeros((1, 1, feat + k), np.float32)
-                        reset_row[..., feat:] = value
-                        x = tf.concat([tf.constant(reset_row), x], axis=1)
+                    if reset:
+                        x = _with_reset_step(x, *reset)
                     x = fused(x, zeros_h, zeros_c, *[tf.identity(w) for w in ws])[0]
                 else:
                     x = tf.tensordot(x, ws[0], axes=[[x.shape.rank - 1], [0]])
@@ -170,3 +148,40 @@ def save(model, spec, path: str, self_reset: bool = False, calib=None) -> None:
     module = _Fused()
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
 
+
+def _plan(model, spec, self_reset: bool, calib):
+    """The layers as ``(kind, variables, activation)`` steps, and the ``fused_reset`` form's
+    ``(k, value)`` (None for ``fused``).
+
+    Every weight is copied into a plain tf.Variable: Keras-3 variables would stay resource
+    variables (VAR_HANDLE/READ_VARIABLE ops) in the TFLite model."""
+    import keras
+    import tensorflow as tf
+
+    def const(w):
+        return tf.Variable(np.asarray(w, np.float32), trainable=False)
+
+    plan, reset = [], None
+    for i, layer in enumerate(model.layers):
+        if i == spec.lstm_index:
+            ws = [np.asarray(w, np.float32) for w in layer.get_weights()]
+            if self_reset:
+                k, value, rows = _reset_step(model, spec, calib)
+                ws[0] = np.concatenate([ws[0], rows], axis=0)
+                reset = (k, value)
+            plan.append(("lstm", [const(w) for w in ws], None))
+        elif isinstance(layer, keras.layers.Dense):
+            plan.append(("dense", [const(w) for w in layer.get_weights()], layer.activation))
+        # Dropout: identity at inference
+    return plan, reset
+
+
+def _with_reset_step(x, k: int, value: float):
+    """``x`` with ``k`` zero channels, and a first time step that is ``value`` on them only."""
+    import tensorflow as tf
+
+    feat = x.shape[-1]
+    x = tf.pad(x, [[0, 0], [0, 0], [0, k]])
+    reset_row = np.zeros((1, 1, feat + k), np.float32)
+    reset_row[..., feat:] = value
+    return tf.concat([tf.constant(reset_row), x], axis=1)

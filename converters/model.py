@@ -7,11 +7,10 @@ from pathlib import Path
 
 import keras
 
+from edge_lstm.data import CLASSES, INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
 
 ARCHITECTURE = "Dense(28) → LSTM(28) → Dense(10, softmax) over 28 rows of 28 pixels"
-INPUT_SHAPE = (28, 28)
-CLASSES = 10
 # Earlier Keras run code hidden in a model file despite safe_mode: config.json calling any
 # function (CVE-2025-1550, fixed in 3.9), turning safe mode off from inside the file (3.11),
 # legacy HDF5 ignoring it (CVE-2025-9905, 3.11.3), reading any file or URL (CVE-2025-12058, 3.12),

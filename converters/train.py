@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from converters import model as seed_model
 from edge_lstm import atomic, manifest
-from edge_lstm.data import Mnist, normalize
+from edge_lstm.data import CLASSES, Mnist, normalize
 
 SCHEDULES = ("cosine", "plateau", "constant")
 
@@ -39,8 +39,13 @@ class Result:
     test_accuracy: float
 
 
-def train(data: Mnist, recipe: Recipe, verbose: int = 1, limit: int | None = None) -> Result:
-    """Train on ``data.train`` (the first ``limit`` images if given); evaluate on ``data.test``."""
+def train(data: Mnist, recipe: Recipe, verbose: int | None = None, limit: int | None = None) -> Result:
+    """Train on ``data.train`` (the first ``limit`` images if given); evaluate on ``data.test``.
+
+    ``verbose``: Keras' level; by default its progress bar on a terminal and one line per epoch
+    when the output is piped (0: silent, augmentation included)."""
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
     if recipe.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}")
     keras.utils.set_random_seed(recipe.seed)
@@ -50,7 +55,7 @@ def train(data: Mnist, recipe: Recipe, verbose: int = 1, limit: int | None = Non
         from converters.augment import augmented_copies
 
         extra_x, extra_y = augmented_copies(x, y, recipe.augment_copies, recipe.seed,
-                                            echo=print if verbose else lambda _: None)
+                                            show_progress=bool(verbose))
         x, y = np.concatenate([x, extra_x]), np.concatenate([y, extra_y])
     net = seed_model.build(recipe.units)
     steps = recipe.epochs * -(-len(x) // recipe.batch_size)
@@ -62,7 +67,7 @@ def train(data: Mnist, recipe: Recipe, verbose: int = 1, limit: int | None = Non
     if recipe.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2,
                                                            min_lr=1e-5, verbose=0))
-    fit = net.fit(normalize(x), keras.utils.to_categorical(y, seed_model.CLASSES),
+    fit = net.fit(normalize(x), keras.utils.to_categorical(y, CLASSES),
                   batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True,
                   callbacks=callbacks, verbose=verbose)
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}

@@ -40,12 +40,12 @@ def run(models: list[Path] | None, runtime: str | None, keras: Path | None, no_k
     from edge_lstm import manifest
 
     folder = models_dir or manifest.models_dir()
-    listed = manifest.load(folder)["artifacts"]
-    paths = models or [folder / a["file"] for a in listed if a["kind"] == "tflite"]
+    listed = manifest.load(folder)
+    paths = models or [folder / a["file"] for a in manifest.artifacts(listed, "tflite")]
     if not paths:
         raise EdgeLstmError(f"no models given and none in {folder / manifest.FILENAME}")
     if not no_keras and keras is None and importlib.util.find_spec("tensorflow") is not None:
-        keras = next((folder / a["file"] for a in listed if a["kind"] == "keras"), None)
+        keras = next((folder / a["file"] for a in manifest.artifacts(listed, "keras")), None)
     rows = measure(paths, runtime, None if no_keras else keras,
                    peer and not no_keras and _peer_installed(), repeats, batch)
     if as_json:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from edge_lstm import tf_log
 from edge_lstm.errors import EdgeLstmError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ def env() -> dict[str, str]:
     """This environment, with this checkout first on PYTHONPATH, the current folder off sys.path
     (Python ≥ 3.11) and TensorFlow's logging quiet."""
     path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path, "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return {**os.environ, "PYTHONPATH": path, "PYTHONSAFEPATH": "1", **tf_log.QUIET_ENV}
 
 
 def executable(python: str) -> str:

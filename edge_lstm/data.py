@@ -26,6 +26,8 @@ import numpy as np
 
 from edge_lstm.errors import EdgeLstmError
 
+INPUT_SHAPE = (28, 28)  # an MNIST image: the model reads its 28 rows as time steps of 28 pixels
+CLASSES = 10  # the digits 0..9
 ENV_VAR = "EDGE_LSTM_MNIST"
 BUNDLED_TEST_SPLIT = Path(__file__).parent / "data" / "mnist_test.npz"
 IDX_FILES = {
@@ -165,16 +167,18 @@ def read_idx(path: Path) -> np.ndarray:
 def _split(x: np.ndarray, y: np.ndarray, what: str) -> Split:
     if x.dtype != np.uint8:
         raise EdgeLstmError(f"{what}: images must be uint8 pixels, got {x.dtype}")
-    if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise EdgeLstmError(f"{what}: images must have shape (N, 28, 28), got {x.shape}")
+    if x.ndim != 3 or x.shape[1:] != INPUT_SHAPE:
+        raise EdgeLstmError(f"{what}: images must have shape (N, {', '.join(map(str, INPUT_SHAPE))}), "
+                            f"got {x.shape}")
     if y.ndim != 1 or len(y) != len(x):
         raise EdgeLstmError(f"{what}: labels must have shape ({len(x)},), got {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         raise EdgeLstmError(f"{what}: labels must be integers, got {y.dtype}")
     if len(y) == 0:
         raise EdgeLstmError(f"{what}: no images")
-    if y.min() < 0 or y.max() > 9:
-        raise EdgeLstmError(f"{what}: labels must be in 0..9, found {int(y.min())}..{int(y.max())}")
+    if y.min() < 0 or y.max() >= CLASSES:
+        raise EdgeLstmError(f"{what}: labels must be in 0..{CLASSES - 1}, "
+                            f"found {int(y.min())}..{int(y.max())}")
     return Split(x, y.astype(np.uint8))
 
 

@@ -13,9 +13,10 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -222,7 +223,8 @@ class Saver:
 def check_display() -> None:
     """Fail now, in one line, where a window cannot open: OpenCV's GUI would abort the process
     (Qt without a display), so a child process tries first."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    displays = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not displays:
         raise EdgeLstmError("--show needs a display (DISPLAY and WAYLAND_DISPLAY are not set); "
                             "run without --show, or with --save FOLDER")
     try:

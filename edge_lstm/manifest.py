@@ -21,6 +21,8 @@ from edge_lstm.errors import EdgeLstmError
 FILENAME = "manifest.json"
 ENV_VAR = "EDGE_LSTM_MODELS"
 SCHEMA = 1
+# What an artifact is: ``train`` writes the first three, ``convert`` the other two.
+KINDS = ("keras", "history", "curves", "predictions", "tflite")
 NUMBER = (int, float)
 # The fields edge-lstm reads, and their types: every other field is only shown to people.
 ARTIFACT_FIELDS = {"file": str, "sha256": str, "kind": str, "size_bytes": int, "images": int,
@@ -81,7 +83,8 @@ def _problem(manifest: dict) -> str | None:
 def _mistyped(obj: dict, fields: dict) -> str | None:
     for key, kind in fields.items():
         value = obj.get(key)
-        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
+        wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if value is not None and wrong:
             return f"'{key}' must be {_json_type(kind)}, not {_json_type(value)}"
     return None
 
@@ -102,16 +105,30 @@ def save(folder: Path, manifest: dict) -> None:
     atomic.write_json(Path(folder) / FILENAME, manifest)
 
 
-def entry(manifest: dict, file: str) -> dict | None:
-    """The entry for an artifact's file name, or None."""
-    return next((a for a in manifest["artifacts"] if a["file"] == file), None)
+def entry(manifest: dict, file: str, kind: str | None = None) -> dict | None:
+    """The entry for an artifact's file name (and of that ``kind``, if given), or None."""
+    found = next((a for a in manifest["artifacts"] if a["file"] == file), None)
+    return found if found is None or kind is None or found.get("kind") == _known(kind) else None
 
 
-def record(folder: Path, path: Path, **facts) -> dict:
-    """Add or replace the entry for ``path`` (a file in ``folder``) with its hash, size and facts."""
+def artifacts(source: Path | dict, kind: str) -> list[dict]:
+    """The entries of one kind, in a loaded manifest or in a folder's."""
+    found = source if isinstance(source, dict) else load(source)
+    return [a for a in found["artifacts"] if a.get("kind") == _known(kind)]
+
+
+def _known(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown artifact kind {kind!r}; one of {', '.join(KINDS)}")
+    return kind
+
+
+def record(folder: Path, path: Path, *, kind: str, **facts) -> dict:
+    """Add or replace the entry for ``path`` (a file in ``folder``, one of :data:`KINDS`) with its
+    hash, size and facts."""
     folder, path = Path(folder), Path(path)
     manifest = load(folder)
-    new = {"file": path.name, **file_facts(path), **facts}
+    new = {"file": path.name, **file_facts(path), "kind": _known(kind), **facts}
     manifest["artifacts"] = [a for a in manifest["artifacts"] if a["file"] != path.name] + [new]
     save(folder, manifest)
     return new

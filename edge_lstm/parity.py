@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import atomic, manifest
+from edge_lstm.data import CLASSES
 from edge_lstm.errors import EdgeLstmError
 
 MAX_DROP_PP = 0.3
@@ -34,7 +35,7 @@ class Reference:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def head(self, n: int) -> "Reference":
+    def head(self, n: int) -> Reference:
         return Reference(self.probs[:n], self.labels[:n], self.source)
 
     def save(self, path: Path) -> None:
@@ -46,24 +47,24 @@ class Reference:
         atomic.write_with(path, writer)
 
     @classmethod
-    def load(cls, path: Path) -> "Reference":
+    def load(cls, path: Path) -> Reference:
         try:
             with np.load(path, allow_pickle=False) as f:
                 probs, labels = f["probs"].astype(np.float32), f["labels"]
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             raise EdgeLstmError(f"{path}: unreadable predictions file ({type(e).__name__}: "
                                 f"{str(e).strip() or 'damaged'})") from None
-        if probs.ndim != 2 or probs.shape[1] != 10 or labels.shape != probs.shape[:1] \
-                or not np.issubdtype(labels.dtype, np.integer) or np.any((labels < 0) | (labels > 9)):
+        if probs.ndim != 2 or probs.shape[1] != CLASSES or labels.shape != probs.shape[:1] \
+                or not np.issubdtype(labels.dtype, np.integer) or np.any((labels < 0) | (labels >= CLASSES)):
             raise EdgeLstmError(f"{path}: not a predictions file (probabilities {probs.shape}, "
-                                f"labels {labels.shape} {labels.dtype}; expected (N, 10) and N digits)")
+                                f"labels {labels.shape} {labels.dtype}; "
+                                f"expected (N, {CLASSES}) and N digits)")
         return cls(probs, labels, str(path))
 
 
 def shipped_reference(folder: Path) -> Reference | None:
     """The Keras predictions recorded in ``folder``'s manifest, if any."""
-    entries = manifest.load(folder)["artifacts"]
-    predictions = next((a for a in entries if a.get("kind") == "predictions"), None)
+    predictions = next(iter(manifest.artifacts(folder, "predictions")), None)
     if predictions is None:
         return None
     return Reference.load(Path(folder) / predictions["file"])
@@ -99,8 +100,8 @@ def compare(probs: np.ndarray, reference: Reference) -> Metrics:
         per_class.append(round(100.0 * float(np.mean(model_top[mask] == c) - np.mean(ref_top[mask] == c)), 3)
                          if mask.any() else 0.0)
     model_cm, ref_cm = _confusion(labels, model_top), _confusion(labels, ref_top)
-    changed = [{"true": int(t), "predicted": int(p), "reference": int(ref_cm[t, p]), "model": int(model_cm[t, p])}
-               for t, p in zip(*np.nonzero(model_cm != ref_cm))]
+    changed = [{"true": int(t), "predicted": int(p), "reference": int(ref_cm[t, p]),
+                "model": int(model_cm[t, p])} for t, p in zip(*np.nonzero(model_cm != ref_cm))]
     return Metrics(
         images=len(labels),
         accuracy=round(accuracy, 3),
@@ -115,7 +116,7 @@ def compare(probs: np.ndarray, reference: Reference) -> Metrics:
 
 
 def _confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    cm = np.zeros((10, 10), dtype=np.int64)
+    cm = np.zeros((CLASSES, CLASSES), dtype=np.int64)
     np.add.at(cm, (labels.astype(np.int64), predicted.astype(np.int64)), 1)
     return cm
 
@@ -146,7 +147,8 @@ def checks(metrics: Metrics, max_drop: float = MAX_DROP_PP, min_agreement: float
         drop_limit = max(max_drop, round(100.0 * tolerated / metrics.images, 3))
         agreement_limit = min(min_agreement, round(100.0 * (metrics.images - tolerated) / metrics.images, 3))
     result = [
-        Check("accuracy drop vs Keras (pp)", metrics.drop_pp, f"≤ {drop_limit}", metrics.drop_pp <= drop_limit),
+        Check("accuracy drop vs Keras (pp)", metrics.drop_pp, f"≤ {drop_limit}",
+              metrics.drop_pp <= drop_limit),
         Check("top-1 agreement with Keras (%)", metrics.agreement, f"≥ {agreement_limit}",
               metrics.agreement >= agreement_limit),
     ]

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, probe
+from edge_lstm.data import CLASSES
 from edge_lstm.errors import EdgeLstmError
-from edge_lstm.runtime import CLASSES
 
 LATENCY_IMAGES = 300  # single-image calls timed after the run, for the median latency
 

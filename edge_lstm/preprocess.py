@@ -23,11 +23,13 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from edge_lstm.data import INPUT_SHAPE
+
 __all__ = ["Digit", "to_mnist"]
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 
-MNIST_SIDE = 28
+MNIST_SIDE = INPUT_SHAPE[0]  # square
 FIT_SIDE = 20  # MNIST fits each digit's long side into 20 px, then pads it to 28
 MIN_INPUT_SIDE = 8  # the smallest side worth searching for a digit
 MIN_WORK_SIDE = 96  # smaller inputs are upscaled first so the morphology has room to work
@@ -115,7 +117,7 @@ def _validate(image) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
-        raise ValueError(f"to_mnist expects a grey (H, W) or BGR/BGRA (H, W, 3|4) image, got shape {image.shape}")
+        raise ValueError(f"to_mnist expects a grey or BGR/BGRA image (H, W[, 3|4]), got shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"to_mnist got an empty image of shape {image.shape}")
     return image
@@ -191,8 +193,8 @@ def _paper_levels(work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if shrink > 1:
         size = (max(PAPER_MIN_SIDE, round(width / shrink)), max(PAPER_MIN_SIDE, round(height / shrink)))
         tiny = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
-    levels = [cv2.blur(cv2.morphologyEx(tiny, operation, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE), (3, 3))
-              for operation in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN)]
+    levels = [cv2.blur(cv2.morphologyEx(tiny, op, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE), (3, 3))
+              for op in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN)]
     if shrink > 1:
         levels = [cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR) for level in levels]
     return levels[0], levels[1]
@@ -213,8 +215,7 @@ def _paper_and_ink(work: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def _threshold(relative: np.ndarray) -> int:
     """Step 3: high hysteresis threshold, clear of the noise floor and a fair part of the darkest ink."""
-    peak = _percentile(relative, PEAK_PERCENTILE)
-    noise = _percentile(relative, 50)
+    peak, noise = _percentile(relative, PEAK_PERCENTILE), _percentile(relative, 50)
     spread = _percentile(relative, 75) - noise
     return max(noise + NOISE_SPREADS * spread + NOISE_MARGIN, int(PEAK_FRACTION * peak), MIN_THRESHOLD)
 
@@ -256,8 +257,8 @@ def _digit_labels(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, np.ndarr
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     stats = stats[1:]  # without the background
     left, top, width, height, area = stats.T
-    touches_border = (left == 0) | (top == 0) | (left + width >= mask.shape[1]) | (top + height >= mask.shape[0])
-    candidates = np.nonzero(~touches_border & (area >= min_area))[0]
+    on_edge = (left == 0) | (top == 0) | (left + width >= mask.shape[1]) | (top + height >= mask.shape[0])
+    candidates = np.nonzero(~on_edge & (area >= min_area))[0]
     if candidates.size == 0:
         return labels, None
     main = int(candidates[np.argmax(area[candidates])])
@@ -279,7 +280,8 @@ def _merge_pieces(rects: list, main: int, pieces: list) -> list:
             px0, py0, px1, py1 = rects[piece]
             gap = max(0, px0 - x1, x0 - px1, py0 - y1, y0 - py1)
             merged = min(x0, px0), min(y0, py0), max(x1, px1), max(y1, py1)
-            if gap <= PIECE_GAP * size and max(merged[2] - merged[0], merged[3] - merged[1]) <= PIECE_GROWTH * size:
+            grown = max(merged[2] - merged[0], merged[3] - merged[1])
+            if gap <= PIECE_GAP * size and grown <= PIECE_GROWTH * size:
                 kept.append(piece)
                 pieces.remove(piece)
                 (x0, y0, x1, y1), joined = merged, True
@@ -361,9 +363,8 @@ def _normalise_stroke_width(ink: np.ndarray) -> np.ndarray:
 
 def _fit_20(ink: np.ndarray) -> np.ndarray:
     """Area-resize so the long side is FIT_SIDE, keeping the aspect ratio."""
-    height, width = ink.shape
-    scale = FIT_SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    scale = FIT_SIDE / max(ink.shape)
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0, 1)
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, manifest, tflite_model
+from edge_lstm.data import INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
-from edge_lstm.runtime import INPUT_SHAPE, Classifier, model_file
+from edge_lstm.runtime import Classifier, model_file
 
 TIMEOUT_S = 60          # one MNIST image takes milliseconds; a damaged WHILE loop may never end
 MEMORY_BYTES = 4 << 30  # a damaged tensor shape can ask for gigabytes; the models need a few MB

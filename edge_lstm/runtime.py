@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_lstm import tf_log
+from edge_lstm.data import CLASSES, INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
 
 RUNTIMES = {  # name → (module, attribute path of its Interpreter class)
@@ -26,8 +28,7 @@ RUNTIMES = {  # name → (module, attribute path of its Interpreter class)
     "tflite-runtime": ("tflite_runtime.interpreter", "Interpreter"),
     "tensorflow": ("tensorflow", "lite.Interpreter"),
 }
-INPUT_SHAPE = (28, 28)
-CLASSES = 10
+DEVICE_RUNTIMES = tuple(name for name in RUNTIMES if name != "tensorflow")  # TensorFlow: host only
 BATCH = 64  # images per invoke for a resizable model: 4× the throughput of one at a time here
 MAX_THREADS = 64  # the runtimes crash on absurd counts (100 000 threads: SIGSEGV)
 
@@ -38,7 +39,7 @@ def interpreter_class(runtime: str | None = None):
         raise EdgeLstmError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
     for name in [runtime] if runtime else list(RUNTIMES):
         module_name, attribute = RUNTIMES[name]
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow if it is the one
+        tf_log.quiet_level()  # in case the runtime is TensorFlow
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -112,7 +113,7 @@ class Classifier:
             return self._dequantize(self._output()[0].copy())
         stack = images
         if stack.ndim != 3 or stack.shape[1:] != INPUT_SHAPE:
-            raise EdgeLstmError(f"images must be 28×28, got {stack.shape[1:]}")
+            raise EdgeLstmError(f"images must be {'×'.join(map(str, INPUT_SHAPE))}, got {stack.shape[1:]}")
         size = min(batch, len(stack)) if self.resizable else 1
         self._resize(size)
         probs = np.empty((len(stack), CLASSES), dtype=np.float32)
@@ -164,7 +165,7 @@ class Classifier:
         if len(inputs) != 1 or len(outputs) != 1 or shapes[0][1:] != INPUT_SHAPE \
                 or shapes[1][-1:] != (CLASSES,):
             raise EdgeLstmError(f"{self.path}: model takes {shapes[:len(inputs)]} and gives "
-                                f"{shapes[len(inputs):]}; expected [1, 28, 28] → [1, 10]")
+                                f"{shapes[len(inputs):]}; expected {[1, *INPUT_SHAPE]} → {[1, CLASSES]}")
         if shapes[0][0] != 1:
             self._interpreter.resize_tensor_input(inputs[0]["index"], [1, *INPUT_SHAPE])
             self._interpreter.allocate_tensors()

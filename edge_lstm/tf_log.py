@@ -20,7 +20,11 @@ import importlib.machinery
 import os
 import re
 import sys
-from typing import Iterator
+from collections.abc import Iterator
+
+# TensorFlow's C++ log level once it has started: 3 keeps only fatal records. Set by install() here,
+# and given to child processes and to the tests' subprocesses.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 # A native log record: absl's "I0000 00:00:1795766946.19 5026 port.cc:153] …" or older TensorFlow's
 # "2024-01-01 10:00:00.1: I tensorflow/core/util/port.cc:113] …"; F (fatal) records always pass.
@@ -78,9 +82,15 @@ class _QuietFirstImport:
         return spec
 
 
+def quiet_level() -> None:
+    """Set TensorFlow's C++ log level (:data:`QUIET_ENV`) in this process, unless the user set it."""
+    for name, value in QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+
+
 def install() -> None:
     """Quiet TensorFlow in this process: filter the start-up log of its first import, wherever it
-    is, and keep its later C++ log to errors (the level is read after start-up)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    is, and keep its later C++ log to fatal errors (the level is read after start-up)."""
+    quiet_level()
     if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietFirstImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _QuietFirstImport())

@@ -104,8 +104,8 @@ def _without_path(error: str, model: Path) -> str:
 
 def _recorded(model: Path) -> tuple[dict | None, str | None]:
     """The manifest entry recorded for ``model`` at conversion time, or a notice that there is none."""
-    entry = manifest.entry(manifest.load(model.parent), model.name)
-    if entry is None or entry.get("kind") != "tflite":
+    entry = manifest.entry(manifest.load(model.parent), model.name, kind="tflite")
+    if entry is None:
         return None, (f"{model.name} is not in {model.parent / manifest.FILENAME}: no reference "
                       "was recorded, so it is checked against the Keras predictions and labels only")
     return entry, None

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_lstm import tf_log
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
 
@@ -21,7 +23,7 @@ SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m edge_lstm ARGS`` in a child process, as a user would."""
     return subprocess.run([sys.executable, "-m", "edge_lstm", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+                          text=True, cwd=cwd, env={**os.environ, **tf_log.QUIET_ENV, **(env or {})})
 
 
 @pytest.fixture(scope="session")

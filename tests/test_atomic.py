@@ -59,14 +59,15 @@ def test_long_names_get_a_short_hidden_temporary_file(tmp_path):
     for name in ("m" * 246 + ".keras", "é" * 120 + ".png"):
         seen = []
 
-        def writer(tmp, data=name.encode()):
+        def writer(tmp, data=name.encode(), seen=seen):
             seen.append(tmp.name)
             tmp.write_bytes(data)
 
         atomic.write_with(tmp_path / name, writer)
         assert (tmp_path / name).read_bytes() == name.encode()
         (temp,) = seen
-        assert len(temp.encode()) <= 255 and temp.startswith("." + name[:20]) and temp.endswith(Path(name).suffix)
+        assert len(temp.encode()) <= 255 and temp.startswith("." + name[:20])
+        assert temp.endswith(Path(name).suffix)
     assert sorted(os.listdir(tmp_path)) == sorted(["m" * 246 + ".keras", "é" * 120 + ".png"])
 
 

@@ -8,13 +8,15 @@ import shutil
 import pytest
 
 from conftest import run_cli
+from edge_lstm.manifest import artifacts, entry
+from edge_lstm.quant import MODES
+from edge_lstm.runtime import DEVICE_RUNTIMES
 from tflite_files import corrupt_weights
 
 pytest.importorskip("tensorflow")
 
 TFLITE_RUNTIME = os.environ.get("EDGE_LSTM_TFLITE_RUNTIME_PYTHON")
-MODES = ["float32", "float16", "dynamic", "int8", "int16x8"]
-DEVICE = ["ai-edge-litert", "tflite-runtime"] if TFLITE_RUNTIME else ["ai-edge-litert"]
+DEVICE = [r for r in DEVICE_RUNTIMES if TFLITE_RUNTIME or r != "tflite-runtime"]
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +25,6 @@ def converted(tmp_path_factory, small_model, mnist_npz):
     done = run_cli("convert", small_model, "--out", out, "--data", mnist_npz, "--calibration-samples", "200")
     manifest = json.loads((out / "manifest.json").read_text())
     return out, done, manifest
-
-
-def entry(manifest, name):
-    return next((a for a in manifest["artifacts"] if a["file"] == name), None)
 
 
 def test_every_mode_converts_and_is_recorded(converted, small_model):
@@ -50,8 +48,8 @@ def test_each_mode_keeps_its_fastest_passing_form_and_the_fastest_is_recommended
     for mode in ("float32", "float16", "int8"):
         assert f"{mode} (lean)" in done.stdout  # every candidate form was converted...
     assert entry(manifest, f"{stem}_float32.tflite")["form"] == "lean"  # ...the fastest was kept
-    slowest = {a["file"]: max(a["parity"][r]["latency_us"] for r in DEVICE) for a in manifest["artifacts"]
-               if a["kind"] == "tflite" and set(DEVICE) <= set(a["passed_on"])}
+    slowest = {a["file"]: max(a["parity"][r]["latency_us"] for r in DEVICE)
+               for a in artifacts(manifest, "tflite") if set(DEVICE) <= set(a["passed_on"])}
     assert slowest[f"{stem}_float32.tflite"] < 30 and slowest[f"{stem}_int16x8.tflite"] > 30
     assert manifest["prefer"] == "speed"
     assert slowest[manifest["recommended"]] <= 1.1 * min(slowest.values())

@@ -41,9 +41,8 @@ def device(*args, python=sys.executable, env=None):
 
 
 def copy_with_manifest(tmp_path, name):
-    for a in SHIPPED["artifacts"]:
-        if a["kind"] in ("tflite", "predictions"):
-            shutil.copy(MODELS / a["file"], tmp_path)
+    for a in manifest.artifacts(SHIPPED, "tflite") + manifest.artifacts(SHIPPED, "predictions"):
+        shutil.copy(MODELS / a["file"], tmp_path)
     shutil.copy(MODELS / "manifest.json", tmp_path)
     return tmp_path / name
 
@@ -59,8 +58,8 @@ def test_recommended_model_passes_on_the_full_test_split():
     assert result["metrics"]["accuracy"] == pytest.approx(recorded, abs=0.05)
 
 
-@pytest.mark.parametrize("name", [a["file"] for a in SHIPPED["artifacts"]
-                                  if a.get("kind") == "tflite" and "ai-edge-litert" in a["passed_on"]])
+@pytest.mark.parametrize("name", [a["file"] for a in manifest.artifacts(SHIPPED, "tflite")
+                                  if "ai-edge-litert" in a["passed_on"]])
 def test_every_shipped_model_passes_a_quick_check(name):
     done = device("parity", MODELS / name, "--limit", "500", "--runtime", "ai-edge-litert")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -22,13 +22,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge_lstm import manifest, sources
+from edge_lstm import manifest, sources, tf_log
 from edge_lstm.cli import app
 from edge_lstm.data import load_test_split
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.infer import Latencies, annotate, classify, run
 from edge_lstm.runtime import Classifier
-from edge_lstm.sources import Frame
 
 TEST = load_test_split()
 
@@ -48,7 +47,7 @@ def infer(*args):
 def infer_child(*args, timeout: float = 60, env: dict | None = None, **popen) -> subprocess.CompletedProcess:
     """``python -m edge_lstm infer ARGS`` in a child process that must end within ``timeout``."""
     return subprocess.run([sys.executable, "-m", "edge_lstm", "infer", *map(str, args)], text=True,
-                          timeout=timeout, env=env or {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          timeout=timeout, env=env or {**os.environ, **tf_log.QUIET_ENV},
                           **{"capture_output": True, **popen})
 
 
@@ -169,8 +168,8 @@ def test_a_corrupt_video_frame_is_reported_and_the_rest_is_read(tmp_path):
     done = infer("--video", tmp_path / "bad.avi", "--json")
     assert done.exit_code == 1
     lines = json_lines(done.stdout)
-    assert [l["frame"] for l in lines if "error" in l] == [27]
-    assert [l["frame"] for l in lines if "error" not in l] == [i for i in range(100) if i != 27]
+    assert [a["frame"] for a in lines if "error" in a] == [27]
+    assert [a["frame"] for a in lines if "error" not in a] == [i for i in range(100) if i != 27]
     assert "100 inputs" in done.stderr and "1 errors" in done.stderr
 
 
@@ -193,7 +192,7 @@ def test_every_unreadable_entry_of_a_folder_is_an_error_and_a_fifo_does_not_hang
     os.mkfifo(tmp_path / "fifo.png")
     done = infer_child(tmp_path, "--json", timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    errors = {l["source"].rsplit("/", 1)[1]: l["error"] for l in json_lines(done.stdout) if "error" in l}
+    errors = {a["source"].rsplit("/", 1)[1]: a["error"] for a in json_lines(done.stdout) if "error" in a}
     assert errors == {"dangling.png": "cannot open: No such file or directory (broken symlink)",
                       "loop.png": "cannot open: Too many levels of symbolic links (broken symlink)",
                       "folder.png": "a folder, not an image file",
@@ -223,7 +222,7 @@ def test_globstar_does_not_loop_through_symlinks_to_the_current_folder(tmp_path)
     (tmp_path / "l2").symlink_to(".")
     done = infer_child(tmp_path / "**" / "*.png", "--json", timeout=60)
     assert done.returncode == 0, done.stderr
-    assert sorted(l["source"] for l in json_lines(done.stdout)) == [str(tmp_path / "a.png"),
+    assert sorted(a["source"] for a in json_lines(done.stdout)) == [str(tmp_path / "a.png"),
                                                                     str(tmp_path / "sub" / "b.png")]
 
 
@@ -293,7 +292,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path):
         big.truncate(sources.MAX_FILE_BYTES + 1)  # sparse: costs no disk
     done = infer(tmp_path, "--json")
     assert done.exit_code == 1
-    errors = [l for l in json_lines(done.stdout) if "error" in l]
+    errors = [a for a in json_lines(done.stdout) if "error" in a]
     assert [e["source"] for e in errors] == [str(tmp_path / "big.png")]
     assert "limit for one image" in errors[0]["error"]
 
@@ -302,8 +301,9 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path):
 
 def test_ctrl_c_prints_the_summary_and_exits_130(tmp_path):
     write_video(tmp_path / "long.avi", 3000)
-    child = subprocess.Popen([sys.executable, "-m", "edge_lstm", "infer", "--video", str(tmp_path / "long.avi")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-m", "edge_lstm", "infer", "--video",
+                              str(tmp_path / "long.avi")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
     child.stdout.readline()  # the run is under way
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)

@@ -61,9 +61,8 @@ def usage_error(code, stderr, option):
 
 def shipped_copy(tmp_path: Path) -> Path:
     """The shipped device models, predictions and manifest, copied to ``tmp_path``."""
-    for a in SHIPPED["artifacts"]:
-        if a["kind"] in ("tflite", "predictions"):
-            shutil.copy(MODELS / a["file"], tmp_path)
+    for a in manifest.artifacts(SHIPPED, "tflite") + manifest.artifacts(SHIPPED, "predictions"):
+        shutil.copy(MODELS / a["file"], tmp_path)
     shutil.copy(MODELS / manifest.FILENAME, tmp_path)
     return tmp_path
 
@@ -156,8 +155,10 @@ def _set(path, value):
     (_set(["lstm_int8.tflite", "sha256"], KeyError), "'sha256'"),
     (_set(["lstm_int8.tflite", "sha256"], 12), "'sha256' must be a string"),
     (_set(["lstm_int8.tflite", "file"], ["lstm_int8.tflite"]), "'file'"),
-    (_set(["lstm_int8.tflite", "parity", "ai-edge-litert", "accuracy"], "98.6"), "'accuracy' must be a number"),
-    (_set(["lstm_int8.tflite", "parity", "ai-edge-litert", "passed"], "yes"), "'passed' must be true or false"),
+    (_set(["lstm_int8.tflite", "parity", "ai-edge-litert", "accuracy"], "98.6"),
+     "'accuracy' must be a number"),
+    (_set(["lstm_int8.tflite", "parity", "ai-edge-litert", "passed"], "yes"),
+     "'passed' must be true or false"),
     (_set(["lstm_int8.tflite", "parity"], []), "'parity' must be an object"),
     (_set(["lstm_int8.tflite", "passed_on"], "ai-edge-litert"), "'passed_on' must be a list"),
     (_set(["recommended"], 5), "'recommended'"),
@@ -297,7 +298,8 @@ def test_children_ignore_a_numpy_py_in_the_current_folder(hostile_cwd, tmp_path,
 
 # --- 7. convert --force keeps the previous good model -------------------------------------
 
-def test_convert_force_keeps_the_good_model_when_the_new_one_fails(small_model, mnist_npz, hostile_cwd, tmp_path):
+def test_convert_force_keeps_the_good_model_when_the_new_one_fails(small_model, mnist_npz, hostile_cwd,
+                                                                   tmp_path):
     """The plain fused float32 form is stateful: it fails parity everywhere (about 38 %
     agreement). Converting it with --force over a good model must leave the good one in place.
     Run from a folder holding a numpy.py, which the converter children must not import."""

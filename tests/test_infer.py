@@ -82,7 +82,8 @@ def test_video_runs_through_the_camera_loop(tmp_path):
     assert [a["frame"] for a in answers] == list(range(20))
     labels = [a["label"] for a in answers[::2]]
     assert np.mean(np.array(labels) == TEST.y[20:30]) >= 0.9
-    every = json_lines(run_cli("infer", "--video", video, "--json", "--every", "5", "--max-frames", "3").stdout)
+    every = json_lines(run_cli("infer", "--video", video, "--json", "--every", "5",
+                               "--max-frames", "3").stdout)
     assert [a["frame"] for a in every] == [0, 5, 10]
 
 
@@ -108,9 +109,9 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     lines = json_lines(done.stdout)
-    errors = {l["source"].rsplit("/", 1)[1]: l["error"] for l in lines if "error" in l}
+    errors = {a["source"].rsplit("/", 1)[1]: a["error"] for a in lines if "error" in a}
     assert set(errors) == {"empty.png", "text.png", "truncated.jpg", "huge.png"}
-    assert any(l.get("label") == TEST.y[0] for l in lines)
+    assert any(a.get("label") == TEST.y[0] for a in lines)
     assert "5 inputs" in done.stderr and "4 errors" in done.stderr
 
 
@@ -133,10 +134,10 @@ def test_infer_never_imports_tensorflow(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys, runpy; sys.argv=['edge-lstm','infer',%r]\n"
+    code = (f"import sys, runpy; sys.argv=['edge-lstm','infer',{str(tmp_path / 'd.png')!r}]\n"
             "try: runpy.run_module('edge_lstm', run_name='__main__')\n"
             "except SystemExit: pass\n"
-            "print('TF' if 'tensorflow' in sys.modules else 'NO-TF')") % str(tmp_path / "d.png")
+            "print('TF' if 'tensorflow' in sys.modules else 'NO-TF')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "NO-TF", done.stderr
 

@@ -351,8 +351,10 @@ def test_any_image_gives_a_digit_inside_the_frame_or_none_or_a_value_error():
             outcomes["none"] += 1
             continue
         outcomes["digit"] += 1
-        assert isinstance(result, Digit) and result.image.shape == (28, 28) and result.image.dtype == np.float32
+        assert isinstance(result, Digit) and result.image.shape == (28, 28)
+        assert result.image.dtype == np.float32
         assert np.isfinite(result.image).all() and 0 <= result.image.min() and result.image.max() <= 1
         x, y, bw, bh = result.box
-        assert 0 <= x and 0 <= y and bw >= 1 and bh >= 1 and x + bw <= w and y + bh <= h, (img.shape, roi, result.box)
+        assert 0 <= x and 0 <= y and bw >= 1 and bh >= 1 and x + bw <= w and y + bh <= h, \
+            (img.shape, roi, result.box)
     assert min(outcomes.values()) >= 10, outcomes  # every outcome is exercised

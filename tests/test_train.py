@@ -68,7 +68,7 @@ def test_shipped_model_matches_its_manifest():
     from edge_lstm.parity import shipped_reference
 
     folder = manifest.models_dir()
-    entry = next(a for a in manifest.load(folder)["artifacts"] if a["kind"] == "keras")
+    (entry,) = manifest.artifacts(folder, "keras")
     assert manifest.file_facts(folder / entry["file"])["sha256"] == entry["sha256"]
     assert entry["parameters"] == 7486
     test = load_test_split()
