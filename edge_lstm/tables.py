@@ -1,6 +1,6 @@
-"""Tables and progress for the terminal, with rich: columns without box-drawing characters, at
-most ``PIPED_WIDTH`` wide when piped, bold headers on a terminal; names are never folded (a
-narrower terminal wraps the line instead)."""
+"""Tables and progress for the terminal, with rich: columns without box-drawing characters, bold
+headers on a terminal; a table is rendered at its natural width, so no cell is ever folded or
+cut (a narrower terminal wraps the line instead)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-PIPED_WIDTH = 100
 
 
 def render(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -27,9 +26,10 @@ def render(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
     for row in rows:
         table.add_row(*row)
     out = io.StringIO()
-    width = max(Console().width, PIPED_WIDTH) if terminal else PIPED_WIDTH
-    Console(file=out, width=width, force_terminal=terminal, no_color=not terminal,
-            highlight=False).print(table)
+    console = Console(file=out, width=10_000, force_terminal=terminal, no_color=not terminal,
+                      highlight=False)
+    console.width = console.measure(table).maximum  # the natural width: nothing is cut
+    console.print(table)
     return "\n".join(line.rstrip() for line in out.getvalue().rstrip().splitlines())
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
 from typer.testing import CliRunner
 
+from conftest import ROOT
 from edge_lstm import bench, manifest
 from edge_lstm.cli import app
 
@@ -110,3 +110,12 @@ def test_bench_and_parity_share_the_units_and_the_renderer():
     text = bench.table([row])
     assert "size KB" in text and "p50 µs" in text and "66.7" in text
     assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_tables_never_cut_a_cell():
+    from edge_lstm import tables
+
+    name = "a_model_with_a_very_long_name_from_a_staging_folder.unrolled.tflite"
+    text = tables.render(["model", "runtime", "agree %", "max Δp"],
+                         [[name, "tflite-runtime 2.14.0", "100.00", "0.987654"]] * 2, left=2)
+    assert "…" not in text and name in text and "100.00" in text and "0.987654" in text
