@@ -10,7 +10,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from typer.testing import CliRunner
 
 from camera_frames import render, render_video
