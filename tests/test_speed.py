@@ -36,8 +36,8 @@ def test_tflite_runtime_is_never_given_batches():
     """tflite-runtime 2.14 for aarch64 crashes on the int8 lean model at batch > 1."""
     code = ("from edge_lstm.runtime import Classifier; import sys; "
             "print(Classifier(sys.argv[1], 'tflite-runtime').resizable)")
-    done = subprocess.run([TFLITE_RUNTIME, "-c", code, str(MODELS / "lstm_int8.tflite")],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(MODELS.parent)})
+    done = subprocess.run([TFLITE_RUNTIME, "-c", code, str(MODELS / "lstm_int8.tflite")], text=True,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(MODELS.parent)})
     assert done.stdout.strip() == "False", done.stderr
 
 
