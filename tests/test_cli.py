@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
 from typer.testing import CliRunner
 
+from conftest import ROOT
 from edge_lstm import bench, manifest
 from edge_lstm.cli import app
 
@@ -65,7 +65,8 @@ USAGE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("args, message", USAGE_ERRORS, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+@pytest.mark.parametrize("args, message", USAGE_ERRORS,
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_usage_errors_are_one_line(args, message, monkeypatch):
     monkeypatch.chdir(ROOT)
     done = cli(*args)

@@ -10,7 +10,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from typer.testing import CliRunner
 
 from camera_frames import render, render_video
@@ -119,7 +118,8 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
     (["--camera", "97"], "cannot open camera 97"),
     (["--video", "/nonexistent.avi"], "'--video': file '/nonexistent.avi' does not exist"),
     (["x.png", "--roi", "1,2,3"], "'--roi': must be x,y,w,h"),
-    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"], "'/nonexistent.tflite' does not exist"),
+    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"],
+     "'/nonexistent.tflite' does not exist"),
     (["/nonexistent/*.png"], "no such file"),
     ([], "give image paths, --video FILE or --camera INDEX"),
 ])
