@@ -58,7 +58,7 @@ CASES = [
     pytest.param(["train", "--data", "/nonexistent/mnist.npz"],
                  "'--data': path '/nonexistent/mnist.npz' does not exist", id="train-no-data"),
     pytest.param(["train", "--schedule", "linear"],
-                 "'--schedule': 'linear' is not one of 'cosine', 'plateau', 'constant'", id="train-schedule"),
+                 "'linear' is not one of 'cosine', 'plateau', 'constant'", id="train-schedule"),
     pytest.param(["train", "--out", "{tmp}/model.h5"], "'--out' / '-o': the model file must end in .keras",
                  id="train-out-h5"),
     pytest.param(["convert", "{models}/legacy.h5", "--out", "{tmp}"], "not a .keras model",
