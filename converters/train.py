@@ -14,22 +14,8 @@ import tensorflow as tf
 
 from converters import model as seed_model
 from edge_lstm import atomic, manifest
-from edge_lstm.choices import SCHEDULES
 from edge_lstm.data import CLASSES, Mnist, load_mnist, normalize
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How the model is trained. The defaults are the shipped model's recipe; the blog post's seed
-    is ``Recipe(epochs=10, learning_rate=1e-3, schedule="constant", augment_copies=0)``."""
-
-    epochs: int = 30
-    batch_size: int = 128
-    learning_rate: float = 3e-3
-    schedule: str = "cosine"  # or "plateau": halve the rate when the training loss stops improving
-    seed: int = 1
-    units: int = 28
-    augment_copies: int = 30000  # camera-like variants added to the training images (converters.augment)
+from edge_lstm.recipe import SCHEDULES, Recipe
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ try:  # Ctrl-C while the command line loads (typer: most of 0.1 s): the same one
     import typer
 
     from edge_lstm import exits, options, tf_log
-    from edge_lstm.choices import FORMS
     from edge_lstm.options import FormPin, Modes, Prefer, Roi, Runtime, Schedule
     from edge_lstm.parity import MAX_DROP_PP, MIN_AGREEMENT_PCT
     from edge_lstm.quant import MODES
+    from edge_lstm.recipe import FORMS, Recipe
     from edge_lstm.runtime import RUNTIMES
     from edge_lstm.verify import RuntimeSpec
 except KeyboardInterrupt:
@@ -40,6 +40,7 @@ InputFile = {"exists": True, "dir_okay": False}  # a file to read: Typer refuses
 DataOption = typer.Option(None, "--data", exists=True, help="MNIST as a Keras-layout .npz or a "
                           "folder of the four IDX files (default: $EDGE_LSTM_MNIST, else Keras' "
                           "download).")
+SHIPPED = Recipe()  # train's defaults: the shipped model's recipe
 RUNTIME_HELP = (f"Runtime to use: {', '.join(RUNTIMES)} (default: the first "
                 "installed). Repeat to compare several; NAME=PYTHON runs it in another "
                 "environment's Python.")
@@ -81,27 +82,29 @@ def train_command(
                              "write the .keras model; the history (.history.json) and curves "
                              "(.curves.png) go beside it."),
     data: Optional[Path] = DataOption,
-    epochs: int = typer.Option(30, min=1, help="Training epochs."),
-    batch_size: int = typer.Option(128, min=1, help="Images per batch."),
-    learning_rate: float = typer.Option(3e-3, "--lr", min=0.0, max=10.0, help="Adam's learning rate."),
-    schedule: Schedule = typer.Option(Schedule.cosine, help="Learning-rate schedule: cosine "
+    epochs: int = typer.Option(SHIPPED.epochs, min=1, help="Training epochs."),
+    batch_size: int = typer.Option(SHIPPED.batch_size, min=1, help="Images per batch."),
+    learning_rate: float = typer.Option(SHIPPED.learning_rate, "--lr", min=0.0, max=10.0,
+                                        help="Adam's learning rate."),
+    schedule: Schedule = typer.Option(SHIPPED.schedule, help="Learning-rate schedule: cosine "
                                       "decay, plateau (halve the rate when the loss stops "
                                       "improving) or constant."),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Add camera-like variants "
                                  "of the training images (pen width, rotation, perspective, light, "
                                  "blur, noise, JPEG), run through the device's preprocessing."),
-    augment_copies: int = typer.Option(30000, min=1, help="How many camera-like variants to add."),
-    seed: int = typer.Option(1, help="Random seed; the same seed gives the same model on the same "
-                             "machine with the same library versions (elsewhere: similar accuracy, "
-                             "other weights)."),
+    augment_copies: int = typer.Option(SHIPPED.augment_copies, min=1,
+                                       help="How many camera-like variants to add."),
+    seed: int = typer.Option(SHIPPED.seed, help="Random seed; the same seed gives the same model on "
+                             "the same machine with the same library versions (elsewhere: similar "
+                             "accuracy, other weights)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Train on the first N images only."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model."),
 ) -> None:
     """Train the seed LSTM on MNIST and write the model, its history and training curves.
 
-    The defaults are the shipped model's recipe: 30 epochs of Adam at 3e-3 with cosine decay, on
-    the 60 000 training images plus 30 000 camera-like variants. The blog post's seed:
-    --epochs 10 --lr 1e-3 --schedule constant --no-augment.
+    The defaults are the shipped model's recipe: Adam on the 60 000 training images plus
+    camera-like variants of them. The blog post's seed: --epochs 10 --lr 1e-3 --schedule constant
+    --no-augment.
     """
     from converters import train
 

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import typer
 
-from edge_lstm.choices import FORMS, PREFERENCES, SCHEDULES
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.quant import MODES
+from edge_lstm.recipe import FORMS, PREFERENCES, SCHEDULES
 from edge_lstm.runtime import RUNTIMES
 from edge_lstm.verify import RuntimeSpec
 
