@@ -14,19 +14,22 @@ import argparse
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import typer
 
 from edge_lstm import atomic, child
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.quant import FULL_INTEGER, MODES
 from edge_lstm.runtime import DEVICE_RUNTIMES, RUNTIMES
 
-PREFERENCES = ("speed", "size")
+if TYPE_CHECKING:
+    from edge_lstm.verify import RuntimeSpec
+
+Echo = Callable[..., None]  # typer.echo's signature: a line, and err=True for stderr
 SAME_SPEED = 1.10  # latencies within 10% are measurement noise: the smaller file wins
 
 
@@ -46,8 +49,6 @@ def calibration_images(train_x: np.ndarray, samples: int, seed: int = 0) -> np.n
     """``samples`` training images drawn reproducibly, as floats in [0, 1]."""
     from edge_lstm.data import normalize
 
-    if samples < 1:
-        raise EdgeLstmError("--calibration-samples must be at least 1")
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(train_x), size=min(samples, len(train_x)), replace=False)
     return normalize(train_x[np.sort(pick)])
@@ -61,31 +62,28 @@ def staging(out_dir: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, int8_io: bool,
-        runtimes: list[str] | None, forms: list[str] | None, prefer: str, force: bool,
-        echo=None) -> int:
-    """``edge-lstm convert``: convert, check parity on every runtime, keep and record the best
-    form of each mode. Returns the exit code: 1 if some mode has no model to ship."""
+def run(model: Path, modes: list[str], out: Path, *, data: Path | None, samples: int,
+        int8_io: bool, runtimes: list[RuntimeSpec] | None, forms: dict[str, str], prefer: str, force: bool,
+        echo: Echo) -> int:
+    """``edge-lstm convert``: convert ``model`` to each of ``modes`` (``forms`` pins the graph form
+    of some), check parity on ``runtimes`` (:class:`~edge_lstm.verify.RuntimeSpec`; default: every
+    one this host has), keep and record the best form of each mode. Returns the exit code: 1 if
+    some mode has no model to ship."""
     from converters.model import load as load_keras
     from converters.reference import keras_reference
     from edge_lstm import report
     from edge_lstm.data import load_mnist, load_test_split
-    from edge_lstm.verify import RuntimeSpec
     from edge_lstm.verify import run as check
 
-    echo = echo or typer.echo
-    modes = _modes(quant)
-    if not Path(model).is_file():
-        raise EdgeLstmError(f"model not found: {model}")
     for mode in modes:
         atomic.check_writable(output_path(model, out, mode), force)
     load_keras(model)  # a clear error now for a file that is not a suitable Keras model
     calibration = None
     if set(FULL_INTEGER) & set(modes):
         calibration = calibration_images(load_mnist(data).train.x, samples)
-    specs = [RuntimeSpec.parse(r) for r in runtimes] if runtimes else runtime_matrix()
+    specs = runtimes or runtime_matrix()
     with staging(out) as staged:
-        outcomes = convert_all(model, modes, staged, calibration, int8_io, _forms(forms), echo)
+        outcomes = convert_all(model, modes, staged, calibration, int8_io, forms, echo)
         echo("checking parity against the Keras model…")
         test = load_test_split()
         reference = keras_reference(model, test)
@@ -98,35 +96,14 @@ def run(model: Path, quant: str, out: Path, *, data: Path | None, samples: int, 
     return 1 if failures else 0
 
 
-def _modes(quant: str) -> list[str]:
-    modes = [m.strip() for m in quant.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise EdgeLstmError(f"unknown --quant mode(s) {', '.join(unknown) or '(none)'}; "
-                            f"choose from {', '.join(MODES)}")
-    return modes
-
-
-def _forms(pins: list[str] | None) -> dict[str, str]:
-    """``MODE=FORM`` pins, checked."""
-    from converters.export import FORMS
-
-    forms = dict(pin.partition("=")[::2] for pin in pins or [])
-    for mode, form in forms.items():
-        if mode not in MODES or form not in FORMS:
-            raise EdgeLstmError(f"--form takes MODE=FORM with a mode in {', '.join(MODES)} and a "
-                                f"form in {', '.join(FORMS)}; got {mode}={form}")
-    return forms
-
-
 def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
-                int8_io: bool = False, forms: dict[str, str] | None = None, echo=typer.echo) -> list[Outcome]:
+                int8_io: bool, forms: dict[str, str], echo: Echo) -> list[Outcome]:
     """Convert ``model`` to each candidate form of each mode, each in a child process; never
     raises for one conversion's failure. ``forms`` pins the graph form of some modes."""
     from converters.export import CANDIDATE_FORMS
 
     jobs = [(mode, form) for mode in modes for form in
-            ([forms[mode]] if forms and mode in forms else CANDIDATE_FORMS[mode])]
+            ([forms[mode]] if mode in forms else CANDIDATE_FORMS[mode])]
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         calib_path = Path(tmp) / "calibration.npy"
@@ -179,11 +156,7 @@ def _child_main() -> None:
     atomic.write_bytes(args.out, data)
 
 
-if __name__ == "__main__":
-    child.main(_child_main)
-
-
-def runtime_matrix() -> list:
+def runtime_matrix() -> list[RuntimeSpec]:
     """Every runtime this host can measure: those importable here, plus tflite-runtime from the
     environment named by ``$EDGE_LSTM_TFLITE_RUNTIME_PYTHON`` (it needs numpy<2)."""
     import importlib.util
@@ -199,7 +172,7 @@ def runtime_matrix() -> list:
 
 
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,
-           reference, prefer: str = "speed") -> tuple[list[str], list[str]]:
+           reference, prefer: str) -> tuple[list[str], list[str]]:
     """Keep, for each mode, the best staged form (:func:`_best`) that passes on some runtime: move
     it into ``out_dir`` and record it, with the Keras predictions, in its manifest; pick the
     recommended device model. A mode with no passing form keeps its previous file and record.
@@ -299,3 +272,7 @@ def _recommend(out_dir: Path, prefer: str) -> None:
                    size=lambda a: a.get("size_bytes", 0))
     current["recommended"], current["prefer"] = best["file"], prefer
     manifest.save(out_dir, current)
+
+
+if __name__ == "__main__":
+    child.main(_child_main)

@@ -33,8 +33,7 @@ from converters import fused, lean
 from converters.graph import Spec, save_keras
 from edge_lstm import progress
 from edge_lstm.quant import FULL_INTEGER, MODES
-
-FORMS = ("lean", "fused_reset", "fused", "loop", "unrolled")
+from edge_lstm.recipe import FORMS
 
 #: Forms ``convert`` tries for each mode; the first is :func:`to_tflite`'s default. "dynamic" on
 #: the fused forms quantizes nothing (the weight tensors are under the converter's 1024-element
@@ -60,7 +59,7 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
     ``calibration``: a few hundred inputs ``(N, T, F)`` float32, preprocessed like inference
     inputs (:func:`converters.convert.calibration_images`). ``int8_io`` gives a full-integer
     model integer input and output (read their scale and zero point from the interpreter).
-    ``form`` is one of :data:`FORMS`, by default the mode's first candidate. Raises
+    ``form`` is one of :data:`~edge_lstm.recipe.FORMS`, by default the mode's first candidate. Raises
     :class:`ConversionError` with the reason when the mode cannot be produced."""
     import tensorflow as tf  # heavy import kept local
 

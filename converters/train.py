@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -13,23 +14,8 @@ import tensorflow as tf
 
 from converters import model as seed_model
 from edge_lstm import atomic, manifest
-from edge_lstm.data import CLASSES, Mnist, normalize
-
-SCHEDULES = ("cosine", "plateau", "constant")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How the model is trained. The defaults are the shipped model's recipe; the blog post's seed
-    is ``Recipe(epochs=10, learning_rate=1e-3, schedule="constant", augment_copies=0)``."""
-
-    epochs: int = 30
-    batch_size: int = 128
-    learning_rate: float = 3e-3
-    schedule: str = "cosine"  # or "plateau": halve the rate when the training loss stops improving
-    seed: int = 1
-    units: int = 28
-    augment_copies: int = 30000  # camera-like variants added to the training images (converters.augment)
+from edge_lstm.data import CLASSES, Mnist, load_mnist, normalize
+from edge_lstm.recipe import SCHEDULES, Recipe
 
 
 @dataclass(frozen=True)
@@ -74,6 +60,21 @@ def train(data: Mnist, recipe: Recipe, verbose: int | None = None, limit: int | 
     probs = net.predict(normalize(data.test.x), batch_size=1000, verbose=0)
     accuracy = float(np.mean(probs.argmax(1) == data.test.y))
     return Result(net, history, accuracy)
+
+
+def run(out: Path, *, data: Path | None, epochs: int, batch_size: int, learning_rate: float,
+        schedule: str, augment_copies: int, seed: int, limit: int | None, force: bool,
+        echo: Callable[[str], None]) -> None:
+    """``edge-lstm train``: train on MNIST (``data``, else the default source), save the model, its
+    history and curves as ``out`` and beside it, and say where they went."""
+    atomic.check_writable(out, force)
+    mnist = load_mnist(data)
+    recipe = Recipe(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                    schedule=schedule, seed=seed, augment_copies=augment_copies)
+    result = train(mnist, recipe, limit=limit)
+    save(result, out, mnist, recipe)
+    echo(f"test accuracy: {result.test_accuracy:.2%} on {len(mnist.test)} images")
+    echo(f"wrote {out}, {out.with_suffix('.history.json')}, {out.with_suffix('.curves.png')}")
 
 
 def save(result: Result, out: Path, data: Mnist, recipe: Recipe) -> dict:

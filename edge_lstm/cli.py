@@ -17,8 +17,11 @@ try:  # Ctrl-C while the command line loads (typer: most of 0.1 s): the same one
     import typer
 
     from edge_lstm import exits, options, tf_log
-    from edge_lstm.errors import EdgeLstmError
-    from edge_lstm.options import Prefer, Roi, Runtime
+    from edge_lstm.options import FormPin, Modes, Prefer, Roi, Runtime, Schedule
+    from edge_lstm.parity import MAX_DROP_PP, MIN_AGREEMENT_PCT
+    from edge_lstm.quant import MODES
+    from edge_lstm.recipe import FORMS, Recipe
+    from edge_lstm.runtime import RUNTIMES
     from edge_lstm.verify import RuntimeSpec
 except KeyboardInterrupt:
     sys.stderr.write("error: interrupted\n")
@@ -37,7 +40,8 @@ InputFile = {"exists": True, "dir_okay": False}  # a file to read: Typer refuses
 DataOption = typer.Option(None, "--data", exists=True, help="MNIST as a Keras-layout .npz or a "
                           "folder of the four IDX files (default: $EDGE_LSTM_MNIST, else Keras' "
                           "download).")
-RUNTIME_HELP = (f"Runtime to use: {', '.join(r.value for r in Runtime)} (default: the first "
+SHIPPED = Recipe()  # train's defaults: the shipped model's recipe
+RUNTIME_HELP = (f"Runtime to use: {', '.join(RUNTIMES)} (default: the first "
                 "installed). Repeat to compare several; NAME=PYTHON runs it in another "
                 "environment's Python.")
 
@@ -73,63 +77,48 @@ def main_options(
 
 @app.command("train")
 def train_command(
-    out: Path = typer.Option(Path("lstm.keras"), "--out", "-o", dir_okay=False, help="Where to "
+    out: Path = typer.Option(Path("lstm.keras"), "--out", "-o", dir_okay=False,
+                             callback=options.keras_file, help="Where to "
                              "write the .keras model; the history (.history.json) and curves "
                              "(.curves.png) go beside it."),
     data: Optional[Path] = DataOption,
-    epochs: int = typer.Option(30, min=1, help="Training epochs."),
-    batch_size: int = typer.Option(128, min=1, help="Images per batch."),
-    learning_rate: float = typer.Option(3e-3, "--lr", min=0.0, max=10.0, help="Adam's learning rate."),
-    schedule: str = typer.Option("cosine", parser=options.schedule, help="Learning-rate "
-                                 "schedule: 'cosine' decay, 'plateau' (halve the rate when the "
-                                 "loss stops improving) or 'constant'."),
+    epochs: int = typer.Option(SHIPPED.epochs, min=1, help="Training epochs."),
+    batch_size: int = typer.Option(SHIPPED.batch_size, min=1, help="Images per batch."),
+    learning_rate: float = typer.Option(SHIPPED.learning_rate, "--lr", min=0.0, max=10.0,
+                                        help="Adam's learning rate."),
+    schedule: Schedule = typer.Option(SHIPPED.schedule, help="Learning-rate schedule: cosine "
+                                      "decay, plateau (halve the rate when the loss stops "
+                                      "improving) or constant."),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Add camera-like variants "
                                  "of the training images (pen width, rotation, perspective, light, "
                                  "blur, noise, JPEG), run through the device's preprocessing."),
-    augment_copies: int = typer.Option(30000, min=1, help="How many camera-like variants to add."),
-    seed: int = typer.Option(1, help="Random seed; the same seed gives the same model on the same "
-                             "machine with the same library versions (elsewhere: similar accuracy, "
-                             "other weights)."),
+    augment_copies: int = typer.Option(SHIPPED.augment_copies, min=1,
+                                       help="How many camera-like variants to add."),
+    seed: int = typer.Option(SHIPPED.seed, help="Random seed; the same seed gives the same model on "
+                             "the same machine with the same library versions (elsewhere: similar "
+                             "accuracy, other weights)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Train on the first N images only."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model."),
 ) -> None:
     """Train the seed LSTM on MNIST and write the model, its history and training curves.
 
-    The defaults are the shipped model's recipe: 30 epochs of Adam at 3e-3 with cosine decay, on
-    the 60 000 training images plus 30 000 camera-like variants. The blog post's seed:
-    --epochs 10 --lr 1e-3 --schedule constant --no-augment.
+    The defaults are the shipped model's recipe: Adam on the 60 000 training images plus
+    camera-like variants of them. The blog post's seed: --epochs 10 --lr 1e-3 --schedule constant
+    --no-augment.
     """
-    _train(out, data, epochs, batch_size, learning_rate, schedule,
-           augment_copies if augment else 0, seed, limit, force)
+    from converters import train
 
-
-def _train(out: Path, data: Optional[Path], epochs: int, batch_size: int, learning_rate: float,
-           schedule: str, augment_copies: int, seed: int, limit: Optional[int], force: bool) -> None:
-    """Train and save; here until ``converters.train`` has a command function of its own."""
-    from edge_lstm import atomic
-    from edge_lstm.data import load_mnist
-
-    if out.suffix != ".keras":
-        raise EdgeLstmError(f"{out}: the model file must end in .keras")
-    from converters.train import Recipe, save
-    from converters.train import train as fit
-
-    atomic.check_writable(out, force)
-    mnist = load_mnist(data)
-    recipe = Recipe(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                    schedule=schedule, seed=seed, augment_copies=augment_copies)
-    result = fit(mnist, recipe, verbose=1 if sys.stdout.isatty() else 2, limit=limit)
-    save(result, out, mnist, recipe)
-    typer.echo(f"test accuracy: {result.test_accuracy:.2%} on {len(mnist.test)} images")
-    typer.echo(f"wrote {out}, {out.with_suffix('.history.json')}, {out.with_suffix('.curves.png')}")
+    train.run(out, data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+              schedule=schedule.value, augment_copies=augment_copies if augment else 0, seed=seed,
+              limit=limit, force=force, echo=typer.echo)
 
 
 @app.command("convert")
 def convert_command(
     model: Path = typer.Argument(..., **InputFile, help="The trained .keras model."),
-    quant: str = typer.Option(",".join(options.MODES), "--quant", "-q", parser=options.modes,
-                              help="Comma-separated modes: float32, float16, dynamic (int8 weights), "
-                              "int8 (full integer), int16x8 (16-bit activations)."),
+    quant: Modes = typer.Option(",".join(MODES), "--quant", "-q", parser=options.modes,
+                                metavar="MODE[,MODE…]", help="Comma-separated modes: " + ", ".join(
+                                    f"{mode} ({what})" for mode, what in MODES.items()) + "."),
     out: Path = typer.Option(Path("models"), "--out", "-o", file_okay=False, help="Folder for the "
                              ".tflite models; they are recorded in its manifest.json."),
     data: Optional[Path] = DataOption,
@@ -137,12 +126,13 @@ def convert_command(
                                             "int8 and int16x8, drawn reproducibly."),
     int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
                                  "tensors (default: float input and output)."),
-    runtime: Optional[list[str]] = typer.Option(None, "--runtime", "-r", parser=options.runtime_text,
-                                                metavar="NAME[=PYTHON]", help=RUNTIME_HELP),
-    form: Optional[list[str]] = typer.Option(None, "--form", parser=options.form_pin,
-                                             metavar="MODE=FORM", help="Expert: pin the graph form "
-                                             "of a mode (lean, fused_reset, fused, loop, unrolled); "
-                                             "see docs/conversion.md."),
+    runtime: Optional[list[RuntimeSpec]] = typer.Option(None, "--runtime", "-r",
+                                                        parser=options.runtime_spec,
+                                                        metavar="NAME[=PYTHON]", help=RUNTIME_HELP),
+    form: Optional[list[FormPin]] = typer.Option(None, "--form", parser=options.form_pin,
+                                                 metavar="MODE=FORM", help="Expert: pin the graph "
+                                                 f"form of a mode ({', '.join(FORMS)}); see "
+                                                 "docs/conversion.md."),
     prefer: Prefer = typer.Option(Prefer.speed, help="How each mode's graph form and the "
                                   "recommended model are chosen among those that pass parity: "
                                   "speed (fastest on the slower device runtime) or size "
@@ -153,15 +143,15 @@ def convert_command(
 
     Each mode is converted to each of its candidate graph forms, each in its own process, so a
     converter crash fails only that form; the fastest form that passes is kept. Each model
-    is then run on every runtime available (ai-edge-litert, TensorFlow's interpreter, and
-    tflite-runtime from $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on the MNIST test
-    split; models that pass are recorded in the output folder's manifest.json, with the Keras
+    is then run on every runtime available (each one installed here, and the one in the Python
+    named by $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on the MNIST test split;
+    models that pass are recorded in the output folder's manifest.json, with the Keras
     predictions that let a device check parity without TensorFlow. Exit code 1 if a mode failed.
     """
     from converters import convert
 
     raise typer.Exit(convert.run(model, quant, out, data=data, samples=calibration_samples,
-                                 int8_io=int8_io, runtimes=runtime, forms=form,
+                                 int8_io=int8_io, runtimes=runtime, forms=dict(form or ()),
                                  prefer=prefer.value, force=force, echo=typer.echo))
 
 
@@ -176,9 +166,9 @@ def parity_command(
                                                "against this Keras model, run now (needs "
                                                "TensorFlow), instead of the shipped Keras predictions."),
     limit: Optional[int] = typer.Option(None, min=1, help="Check the first N test images only (quick)."),
-    max_drop: float = typer.Option(0.3, min=0.0, max=100.0,
+    max_drop: float = typer.Option(MAX_DROP_PP, min=0.0, max=100.0,
                                    help="Largest accuracy drop against Keras, in points."),
-    min_agreement: float = typer.Option(99.5, min=0.0, max=100.0,
+    min_agreement: float = typer.Option(MIN_AGREEMENT_PCT, min=0.0, max=100.0,
                                         help="Smallest top-1 agreement with Keras, in %."),
     models_dir: Optional[Path] = typer.Option(None, exists=True, file_okay=False, help="Folder of "
                                               "shipped models and manifest (default: "
@@ -250,7 +240,8 @@ def infer_command(
 def bench_command(
     models: Optional[list[Path]] = typer.Argument(None, **InputFile, help="Models to measure "
                                                   "(default: every .tflite in the manifest)."),
-    runtime: Optional[Runtime] = typer.Option(None, "--runtime", "-r", help="Runtime for the .tflite models."),
+    runtime: Optional[Runtime] = typer.Option(None, "--runtime", "-r",
+                                              help="Runtime for the .tflite models."),
     keras_model: Optional[Path] = typer.Option(None, "--keras", **InputFile, help="Keras baseline "
                                                "(default: the manifest's .keras model, when "
                                                "TensorFlow is installed)."),

@@ -23,13 +23,13 @@ import numpy as np
 
 from edge_lstm import atomic
 from edge_lstm.errors import EdgeLstmError
+from edge_lstm.exits import INTERRUPTED
 from edge_lstm.preprocess import Digit, to_mnist
 from edge_lstm.runtime import Classifier
 from edge_lstm.sources import Frame
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 WINDOW = "edge-lstm"
-INTERRUPTED = 130  # the shell's code for a run ended by Ctrl-C
 WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 
 

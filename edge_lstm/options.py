@@ -8,21 +8,26 @@ prints it as one line.
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import NamedTuple
 
 import typer
 
-from converters.export import FORMS, MODES  # NumPy only, never TensorFlow
 from edge_lstm.errors import EdgeLstmError
+from edge_lstm.quant import MODES
+from edge_lstm.recipe import FORMS, PREFERENCES, SCHEDULES
 from edge_lstm.runtime import RUNTIMES
 from edge_lstm.verify import RuntimeSpec
 
-Runtime = Enum("Runtime", {name: name for name in RUNTIMES}, type=str)
+
+def _choice(name: str, values) -> type[Enum]:
+    """An enum whose members are named and valued as ``values``, for Typer to offer and check."""
+    return Enum(name, {value: value for value in values}, type=str)
 
 
-class Prefer(str, Enum):
-    speed = "speed"
-    size = "size"
+Runtime = _choice("Runtime", RUNTIMES)
+Prefer = _choice("Prefer", PREFERENCES)
+Schedule = _choice("Schedule", SCHEDULES)
 
 
 class Roi(NamedTuple):
@@ -53,34 +58,37 @@ def runtime_spec(text: str) -> RuntimeSpec:
         raise typer.BadParameter(str(e)) from None
 
 
-def runtime_text(text: str) -> str:
-    """``NAME`` or ``NAME=PYTHON``, checked and passed on as the same text."""
-    runtime_spec(text)
-    return text
+class Modes(tuple):
+    """Quantization modes, in the order given."""
 
 
-def modes(text: str) -> str:
-    """A comma-separated list of quantization modes, checked (passed on as the same text)."""
+def modes(text: str) -> Modes:
+    """A comma-separated list of quantization modes."""
     names = [m.strip() for m in text.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODES] or ([] if names else ["(none)"])
     if unknown:
         raise typer.BadParameter(f"unknown mode {', '.join(unknown)}; choose from {', '.join(MODES)}")
-    return ",".join(names)
+    return Modes(names)
 
 
-def form_pin(text: str) -> str:
-    """``MODE=FORM``: pin the graph form of a mode (checked, passed on as the same text)."""
+class FormPin(NamedTuple):
+    """``convert --form MODE=FORM``: the graph form to use for a mode."""
+
+    mode: str
+    form: str
+
+
+def form_pin(text: str) -> FormPin:
+    """``MODE=FORM``: pin the graph form of a mode."""
     mode, _, form = text.partition("=")
     if mode not in MODES or form not in FORMS:
         raise typer.BadParameter(f"takes MODE=FORM with a mode in {', '.join(MODES)} and a form "
                                  f"in {', '.join(FORMS)}; got {text!r}")
-    return text
+    return FormPin(mode, form)
 
 
-def schedule(text: str) -> str:
-    """A learning-rate schedule of ``converters.train`` (which loads TensorFlow: train needs it)."""
-    from converters.train import SCHEDULES
-
-    if text not in SCHEDULES:
-        raise typer.BadParameter(f"must be one of {', '.join(SCHEDULES)}, got {text!r}")
-    return text
+def keras_file(path: Path) -> Path:
+    """A Keras model to write: the name must end in .keras (Keras' own format)."""
+    if path.suffix != ".keras":
+        raise typer.BadParameter(f"the model file must end in .keras, got {path.name!r}")
+    return path

@@ -14,8 +14,10 @@ SIGN = "acc Δ pp = model − Keras accuracy (negative: worse; the manifest's dr
 
 def _row(r: Result) -> list[str]:
     m = r.metrics
-    cells = [f"{m.accuracy:.2f}", f"{-m.drop_pp + 0.0:+.2f}", f"{m.agreement:.2f}", f"{m.max_abs_dprob:.4f}"] \
-        if m else ["-"] * 4
+    cells = ["-"] * 4
+    if m:  # the accuracy change is model − Keras (+ 0.0: a zero drop shows as +0.00)
+        cells = [f"{m.accuracy:.2f}", f"{-m.drop_pp + 0.0:+.2f}", f"{m.agreement:.2f}",
+                 f"{m.max_abs_dprob:.4f}"]
     verdict = "PASS" if r.passed else "FAIL"
     return [Path(r.model).name, r.runtime, *cells, f"{r.size_bytes / 1024:.1f}",
             f"{r.latency_us:.0f}" if r.latency_us else "-", verdict]

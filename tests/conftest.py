@@ -26,6 +26,28 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
                           text=True, cwd=cwd, env={**os.environ, **tf_log.QUIET_ENV, **(env or {})})
 
 
+def invoke_cli(*args):
+    """Run the command line in this process (typer's CliRunner), for tests with no process boundary
+    under test. An exception that is not an exit is raised: a traceback fails the test."""
+    from typer.testing import CliRunner
+
+    from edge_lstm.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """The recommended device model, loaded on the default runtime."""
+    from edge_lstm import manifest
+    from edge_lstm.runtime import Classifier
+
+    return Classifier(manifest.recommended_model())
+
+
 @pytest.fixture(scope="session")
 def mnist_npz(tmp_path_factory) -> Path:
     """A Keras-layout MNIST .npz: the offline copy, else one made from the bundled test split."""

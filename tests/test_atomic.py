@@ -115,7 +115,6 @@ from pathlib import Path
 from edge_lstm import atomic, cli
 
 @cli.app.command()
-@cli.clean_errors
 def slow_write(target: Path):
     """Write 50 MB, then wait as a slow SD card would, before the rename."""
     def writer(tmp):

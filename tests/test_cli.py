@@ -6,20 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from conftest import ROOT
+from conftest import invoke_cli as cli
 from edge_lstm import bench, manifest
-from edge_lstm.cli import app
 
 COMMANDS = ["train", "convert", "parity", "infer", "bench"]
-
-
-def cli(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception  # a traceback: the test fails and shows it
-    return result
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["edge-lstm", *COMMANDS])
@@ -65,7 +57,8 @@ USAGE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("args, message", USAGE_ERRORS, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+@pytest.mark.parametrize("args, message", USAGE_ERRORS,
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_usage_errors_are_one_line(args, message, monkeypatch):
     monkeypatch.chdir(ROOT)
     done = cli(*args)

@@ -20,28 +20,19 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from edge_lstm import manifest, sources, tf_log
-from edge_lstm.cli import app
+from conftest import invoke_cli
+from edge_lstm import sources, tf_log
 from edge_lstm.data import load_test_split
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.infer import Latencies, annotate, classify, run
-from edge_lstm.runtime import Classifier
 
 TEST = load_test_split()
 
 
-@pytest.fixture(scope="module")
-def classifier():
-    return Classifier(manifest.recommended_model())
-
-
 def infer(*args):
     """``edge-lstm infer ARGS`` in this process."""
-    result = CliRunner().invoke(app, ["infer", *map(str, args)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    return result
+    return invoke_cli("infer", *args)
 
 
 def infer_child(*args, timeout: float = 60, env: dict | None = None, **popen) -> subprocess.CompletedProcess:

@@ -16,11 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, invoke_cli
 from edge_lstm import manifest, parity
-from edge_lstm.cli import app
 from edge_lstm.data import load_test_split
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.runtime import Classifier
@@ -41,9 +39,7 @@ HOSTILE_NUMPY = "raise ImportError('the numpy.py in the current folder was impor
 
 def cli(*args):
     """Run the command line in this process: (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception  # a traceback: the test fails and shows it
+    result = invoke_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -55,9 +55,12 @@ def bad_models(tmp_path_factory):
 
 
 CASES = [
-    pytest.param(["train", "--data", "/nonexistent/mnist.npz"], "'--data': path '/nonexistent/mnist.npz' does not exist", id="train-no-data"),
-    pytest.param(["train", "--schedule", "linear"], "'--schedule': must be one of cosine, plateau, constant", id="train-schedule"),
-    pytest.param(["train", "--out", "{tmp}/model.h5"], "must end in .keras", id="train-out-h5"),
+    pytest.param(["train", "--data", "/nonexistent/mnist.npz"],
+                 "'--data': path '/nonexistent/mnist.npz' does not exist", id="train-no-data"),
+    pytest.param(["train", "--schedule", "linear"],
+                 "'linear' is not one of 'cosine', 'plateau', 'constant'", id="train-schedule"),
+    pytest.param(["train", "--out", "{tmp}/model.h5"], "'--out' / '-o': the model file must end in .keras",
+                 id="train-out-h5"),
     pytest.param(["convert", "{models}/legacy.h5", "--out", "{tmp}"], "not a .keras model",
                  id="convert-h5"),
     pytest.param(["convert", "{models}/text.keras", "--out", "{tmp}"], "not a .keras zip archive",

@@ -10,22 +10,13 @@ import json
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from camera_frames import render, render_video
-from conftest import ROOT, run_cli
-from edge_lstm import manifest
-from edge_lstm.cli import app
+from conftest import ROOT, invoke_cli, run_cli
 from edge_lstm.data import load_test_split, normalize
 from edge_lstm.infer import classify
-from edge_lstm.runtime import Classifier
 
 TEST = load_test_split()
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    return Classifier(manifest.recommended_model())
 
 
 def json_lines(stdout: str) -> list[dict]:
@@ -118,12 +109,13 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
     (["--camera", "97"], "cannot open camera 97"),
     (["--video", "/nonexistent.avi"], "'--video': file '/nonexistent.avi' does not exist"),
     (["x.png", "--roi", "1,2,3"], "'--roi': must be x,y,w,h"),
-    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"], "'/nonexistent.tflite' does not exist"),
+    ([str(ROOT / "docs" / "samples"), "--model", "/nonexistent.tflite"],
+     "'/nonexistent.tflite' does not exist"),
     (["/nonexistent/*.png"], "no such file"),
     ([], "give image paths, --video FILE or --camera INDEX"),
 ])
 def test_bad_arguments_give_one_line(args, message):
-    done = CliRunner().invoke(app, ["infer", *args])  # in this process: no process boundary under test
+    done = invoke_cli("infer", *args)  # in this process: no process boundary under test
     assert done.exit_code == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 

@@ -1,0 +1,24 @@
+"""How the host toolchain makes a model: the training recipe and the conversion's named choices.
+Plain data, so that the command line offers them (defaults, and enums in :mod:`edge_lstm.options`)
+without importing ``converters`` or TensorFlow."""
+
+from dataclasses import dataclass
+
+SCHEDULES = ("cosine", "plateau", "constant")  # learning-rate schedules: converters.train
+FORMS = ("lean", "fused_reset", "fused", "loop", "unrolled")  # graph forms: converters.export
+PREFERENCES = ("speed", "size")  # how convert picks a form and the recommended model
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the model is trained (:func:`converters.train.train`). The defaults are the shipped
+    model's recipe; the blog post's seed is
+    ``Recipe(epochs=10, learning_rate=1e-3, schedule="constant", augment_copies=0)``."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    schedule: str = "cosine"  # "plateau": halve the rate when the training loss stops improving
+    seed: int = 1
+    units: int = 28
+    augment_copies: int = 30000  # camera-like variants added to the training images (converters.augment)
