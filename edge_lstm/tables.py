@@ -15,7 +15,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 
-
 def render(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
     """``rows`` of cells under ``headers`` as text; the first ``left`` columns are names
     (left-aligned), the rest numbers (right-aligned)."""
