@@ -11,9 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import os
-import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -87,7 +84,8 @@ class Classifier:
         self.path = path
         self.runtime, interpreter = interpreter_class(runtime)
         try:
-            with warnings.catch_warnings(), (_quiet_native_info() if quiet else contextlib.nullcontext()):
+            quieted = tf_log.filtered_stderr(_without_native_info) if quiet else contextlib.nullcontext()
+            with warnings.catch_warnings(), quieted:
                 warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it is deprecated
                 self._interpreter = interpreter(model_path=str(path), num_threads=threads)
                 self._interpreter.allocate_tensors()
@@ -193,31 +191,12 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-@contextlib.contextmanager
-def _quiet_native_info():
-    """Drop the runtime's native ``INFO:`` lines (e.g. "Created TensorFlow Lite XNNPACK delegate")
-    written to stderr while a model loads; pass every other line through.
-
-    The lines are held until the load ends, so a crash during it would lose its report: only
-    models known to load come here (recorded in a manifest, or probed in a child that loads
-    without this filter and whose stderr the parent reports)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (embedded use): nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured.read().decode(errors="replace").splitlines(True)
-                    if not line.startswith("INFO: ")]
-            sys.stderr.write("".join(kept))
+def _without_native_info(text: str) -> str:
+    """The runtime's stderr while a model loads, without its ``INFO:`` lines (e.g. "Created
+    TensorFlow Lite XNNPACK delegate"). The lines are held until the load ends, so a crash during
+    it would lose its report: only models known to load are loaded this way (recorded in a
+    manifest, or probed in a child that loads unfiltered and whose stderr the parent reports)."""
+    return "".join(line for line in text.splitlines(True) if not line.startswith("INFO: "))
 
 
 def _quantizer(detail: dict):

@@ -45,12 +45,17 @@ def without_noise(text: str) -> str:
 
 
 @contextlib.contextmanager
-def filtered_stderr() -> Iterator[None]:
-    """Capture file descriptor 2 (native and Python writes alike), then replay it without noise."""
+def filtered_stderr(clean=without_noise) -> Iterator[None]:
+    """Capture file descriptor 2 (native and Python writes alike), then replay ``clean(text)``.
+    Without a real stderr (embedded use) there is nothing to filter."""
     import tempfile  # here, not at the top: the command line imports this module at start-up
 
-    sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
@@ -60,7 +65,7 @@ def filtered_stderr() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            sys.stderr.write(without_noise(capture.read().decode(errors="replace")))
+            sys.stderr.write(clean(capture.read().decode(errors="replace")))
             sys.stderr.flush()
 
 
