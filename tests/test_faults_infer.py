@@ -186,7 +186,7 @@ def test_every_unreadable_entry_of_a_folder_is_an_error_and_a_fifo_does_not_hang
     errors = {a["source"].rsplit("/", 1)[1]: a["error"] for a in json_lines(done.stdout) if "error" in a}
     assert errors == {"dangling.png": "cannot open: No such file or directory (broken symlink)",
                       "loop.png": "cannot open: Too many levels of symbolic links (broken symlink)",
-                      "folder.png": "a folder, not an image file",
+                      "folder.png": "a folder, not a file",
                       "fifo.png": "not a regular file (a FIFO, socket or device)"}
     assert "5 inputs" in done.stderr and "4 errors" in done.stderr
 
