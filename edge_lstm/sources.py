@@ -43,6 +43,8 @@ def expand_paths(patterns: list[str]) -> list[Path | Frame]:
 
 
 def _expand(pattern: str) -> list[Path | Frame]:
+    if not pattern:  # Path("") is the current folder: an empty "$VAR" must not read it
+        raise EdgeLstmError("an input is an empty string; give a file, folder or glob")
     path = Path(pattern)
     if path.is_dir():
         try:
