@@ -110,6 +110,18 @@ def test_a_model_that_crashes_the_runtime_is_one_line(tmp_path, digit_png):
     assert crashed  # the crash path itself was exercised, not only clean refusals
 
 
+def test_bench_names_the_model_that_crashes_the_runtime(tmp_path):
+    """bench measures each model in a child; its crash used to be "error: crashed (SIGSEGV)"."""
+    crashed = 0
+    for op_name in ("LOGISTIC", "TANH", "MUL", "SPLIT"):
+        model = rebuilt(MODELS / "lstm_float32.tflite", tmp_path / f"{op_name}.tflite",
+                        _reads_nowhere(op_name))
+        code, _, err = cli("bench", model, "--no-keras", "--no-peer", "--repeats", "10")
+        one_line_error(code, err, f"{op_name}.tflite")
+        crashed += "the runtime crashed measuring it (SIGSEGV)" in err
+    assert crashed
+
+
 # --- 2. a tampered model ------------------------------------------------------------------------
 
 def test_infer_refuses_a_changed_model_unless_trusted(tmp_path, digit_png):
