@@ -36,7 +36,7 @@ def check_writable(path: Path, force: bool) -> None:
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success sync it and rename it to ``path``."""
-    path = Path(path)
+    path = _target(Path(path))
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,11 +56,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
 
 
+def _target(path: Path) -> Path:
+    """The file to replace: a symlink's target (the link stays a link). A device, FIFO or socket
+    is refused: the rename would put a file in place of ``/dev/full`` or a named pipe."""
+    real = Path(os.path.realpath(path))
+    if real.exists() and not real.is_file():
+        kind = "a folder" if real.is_dir() else "not a regular file (a device, FIFO or socket)"
+        raise EdgeLstmError(f"cannot write {path}: {kind}; give the path of a file")
+    return real if path.is_symlink() else path
+
+
 def _temp_affixes(path: Path) -> tuple[str, str]:
     """``.NAME.`` and the suffix for the temporary file: hidden, named after the target, and short
     enough (under 100 bytes with mkstemp's 8 random characters) for a 255-byte name limit."""
-    name = path.name.encode()[:64].decode(errors="ignore")
-    suffix = path.suffix if len(path.suffix.encode()) <= 16 else ""  # writers pick a format by it
+    name = os.fsdecode(os.fsencode(path.name)[:64])  # bytes, as a name that is not UTF-8 has them
+    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 16 else ""  # writers pick a format by it
     return f".{name}.", suffix
 
 
@@ -87,7 +97,7 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+    write_bytes(path, text.encode("utf-8", "backslashreplace"))  # a file name that is not UTF-8: escaped
 
 
 def write_json(path: Path, obj) -> None:

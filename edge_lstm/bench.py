@@ -101,8 +101,16 @@ def measure(models: list[Path], runtime: str | None, keras: Path | None, peer: b
 
 
 def _child(args: list, runtime: str | None) -> dict:
+    """A measurement in a child process; a crash there names the model (``--detail``'s) or the race."""
     extra = ["--runtime", runtime] if runtime else []
-    return json.loads(child.run("edge_lstm.bench", *args, *extra).splitlines()[-1])
+    try:
+        return json.loads(child.run("edge_lstm.bench", *args, *extra).splitlines()[-1])
+    except child.ChildFailed as e:
+        if not e.signal:
+            raise
+        what = args[1] if args[0] == "--detail" else "the latency race"
+        raise EdgeLstmError(f"{what}: the runtime crashed measuring it ({e.signal}); the file is damaged "
+                            "or was not made for this runtime") from None
 
 
 def _detail(model: Path, runtime: str | None, repeats: int, batch: int) -> dict:

@@ -9,6 +9,7 @@ to stop and a standard output that cannot be written.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import signal
@@ -49,11 +50,24 @@ class StdoutFailed(OSError):
     """Writing standard output failed: a closed pipe, a full disk."""
 
 
+def _unencodable(error: UnicodeEncodeError) -> tuple[str, int]:
+    """A file name's undecodable bytes go out as they came in (surrogateescape); any other
+    character the locale cannot encode as an escape, so that no name can stop a run."""
+    try:
+        return codecs.lookup_error("surrogateescape")(error)
+    except UnicodeError:
+        return codecs.lookup_error("backslashreplace")(error)
+
+
+codecs.register_error("edge_lstm.stdout", _unencodable)
+
+
 class _Stdout(io.TextIOWrapper):
-    """Standard output whose write errors say that they are standard output's."""
+    """Standard output whose write errors say that they are standard output's, and that writes
+    any file name (a UTF-8 locale's strict stdout refuses a name that is not UTF-8)."""
 
     def __init__(self, stream):
-        super().__init__(stream.buffer, stream.encoding, stream.errors,
+        super().__init__(stream.buffer, stream.encoding, "edge_lstm.stdout",
                          line_buffering=stream.line_buffering)
 
     def write(self, text: str) -> int:
@@ -95,6 +109,8 @@ def ending(e: BaseException) -> tuple[str, int] | None:
         return "interrupted", INTERRUPTED
     if isinstance(e, Stopped):
         return f"stopped by {e.name}", 128 + e.signum
+    if isinstance(e, MemoryError):  # a small device; the big inputs are refused before this
+        return "out of memory", USAGE
     if isinstance(e, StdoutFailed):
         discard_stdout()
         return f"cannot write to standard output: {e.strerror}", USAGE

@@ -30,6 +30,7 @@ from edge_lstm.sources import Frame
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 WINDOW = "edge-lstm"
+NAME_BYTES = 255  # the longest file name on Linux file systems
 WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 
 
@@ -208,7 +209,7 @@ class Saver:
         atomic.write_bytes(path, encoded.tobytes())  # a full disk: "cannot write PATH: …"
 
     def _name(self, frame: Frame) -> str:
-        stem = Path(frame.source).name.replace(":", "_")
+        stem = _fit(Path(frame.source).name.replace(":", "_"))
         if frame.index is not None:
             return f"{stem}_{frame.index:06d}.jpg"
         name = f"{stem}.jpg"
@@ -218,6 +219,12 @@ class Saver:
             name = f"{stem}-{n}.jpg"
         self.names.add(name)
         return name
+
+
+def _fit(stem: str, limit: int = NAME_BYTES - 24) -> str:
+    """``stem`` cut to leave room for ``-N``/``_FRAME`` and ``.jpg`` in a 255-byte file name."""
+    raw = os.fsencode(stem)
+    return stem if len(raw) <= limit else os.fsdecode(raw[:limit])
 
 
 def check_display() -> None:

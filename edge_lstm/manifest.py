@@ -15,12 +15,13 @@ import json
 import os
 from pathlib import Path
 
-from edge_lstm import atomic
+from edge_lstm import atomic, reading
 from edge_lstm.errors import EdgeLstmError
 
 FILENAME = "manifest.json"
 ENV_VAR = "EDGE_LSTM_MODELS"
 SCHEMA = 1
+MAX_BYTES = 16 * 2**20  # a manifest of a few models is a few KB
 # What an artifact is: ``train`` writes the first three, ``convert`` the other two.
 KINDS = ("keras", "history", "curves", "predictions", "tflite")
 NUMBER = (int, float)
@@ -41,12 +42,14 @@ def models_dir() -> Path:
 def load(folder: Path) -> dict:
     """The folder's manifest, or an empty one if it has none yet."""
     path = Path(folder) / FILENAME
-    if not path.exists():
+    if not os.path.lexists(path):
         return {"schema": SCHEMA, "artifacts": []}
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
+        manifest = json.loads(reading.read_regular(path, MAX_BYTES, "a manifest"))
+    except (EdgeLstmError, ValueError) as e:
         raise EdgeLstmError(f"{path}: unreadable manifest ({e})") from None
+    except RecursionError:
+        raise EdgeLstmError(f"{path}: unreadable manifest (nested too deeply)") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("artifacts"), list):
         raise EdgeLstmError(f"{path}: not an edge-lstm manifest")
     problem = _problem(manifest)
@@ -135,11 +138,18 @@ def record(folder: Path, path: Path, *, kind: str, **facts) -> dict:
 
 
 def file_facts(path: Path) -> dict:
+    """sha256 and size, read in chunks: a model may be any size until it is inspected."""
+    digest, size = hashlib.sha256(), 0
     try:
-        data = Path(path).read_bytes()
+        with reading.open_regular(path) as (file, _):
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    except EdgeLstmError as e:
+        raise EdgeLstmError(f"{path}: {e}") from None
     except OSError as e:
         raise EdgeLstmError(f"{path}: cannot read ({e.strerror or e})") from None
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+    return {"sha256": digest.hexdigest(), "size_bytes": size}
 
 
 def recommended_model(folder: Path | None = None) -> Path:

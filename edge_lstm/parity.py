@@ -8,6 +8,7 @@ agreement image by image without TensorFlow. :func:`compare` measures a model ag
 
 from __future__ import annotations
 
+import io
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -15,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_lstm import atomic, manifest
+from edge_lstm import atomic, manifest, reading
 from edge_lstm.data import CLASSES
 from edge_lstm.errors import EdgeLstmError
 
 MAX_DROP_PP = 0.3
 MIN_AGREEMENT_PCT = 99.5
+MAX_PREDICTIONS_BYTES = 64 * 2**20  # the test split's are about 200 KB
 TEST_IMAGES = 10_000  # the MNIST test split: the thresholds are meant for all of it
 
 
@@ -49,9 +51,12 @@ class Reference:
     @classmethod
     def load(cls, path: Path) -> Reference:
         try:
-            with np.load(path, allow_pickle=False) as f:
+            data = io.BytesIO(reading.read_regular(path, MAX_PREDICTIONS_BYTES, "predictions"))
+            with np.load(data, allow_pickle=False) as f:
                 probs, labels = f["probs"].astype(np.float32), f["labels"]
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        except EdgeLstmError as e:  # not a regular file, or too large to be one
+            raise EdgeLstmError(f"{path}: unreadable predictions file ({e})") from None
+        except (OSError, KeyError, ValueError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error) as e:
             raise EdgeLstmError(f"{path}: unreadable predictions file ({type(e).__name__}: "
                                 f"{str(e).strip() or 'damaged'})") from None
         if probs.ndim != 2 or probs.shape[1] != CLASSES or labels.shape != probs.shape[:1] \

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge_lstm import MAX_IMAGE_PIXELS
+from edge_lstm import MAX_IMAGE_PIXELS, reading
 from edge_lstm.errors import EdgeLstmError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
@@ -44,6 +43,8 @@ def expand_paths(patterns: list[str]) -> list[Path | Frame]:
 
 
 def _expand(pattern: str) -> list[Path | Frame]:
+    if not pattern:  # Path("") is the current folder: an empty "$VAR" must not read it
+        raise EdgeLstmError("an input is an empty string; give a file, folder or glob")
     path = Path(pattern)
     if path.is_dir():
         try:
@@ -99,25 +100,7 @@ def read_image(path: Path) -> Frame:
 
 def _read_file(path: Path) -> np.ndarray:
     """The bytes of a regular file of at most MAX_FILE_BYTES."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once instead of blocking
-    except OSError as e:
-        broken = " (broken symlink)" if os.path.islink(path) else ""
-        raise EdgeLstmError(f"cannot open: {e.strerror}{broken}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise EdgeLstmError("a folder, not an image file" if stat.S_ISDIR(info.st_mode)
-                                else "not a regular file (a FIFO, socket or device)")
-        if info.st_size > MAX_FILE_BYTES:
-            raise EdgeLstmError(f"{info.st_size / 2**20:.0f} MB is over the "
-                                f"{MAX_FILE_BYTES // 2**20} MB limit for one image")
-        with open(fd, "rb", closefd=False) as file:
-            return np.frombuffer(file.read(), np.uint8)
-    except OSError as e:
-        raise EdgeLstmError(f"cannot read: {e.strerror}") from None
-    finally:
-        os.close(fd)
+    return np.frombuffer(reading.read_regular(path, MAX_FILE_BYTES, "one image"), np.uint8)
 
 
 def files(patterns: list[str]) -> Iterator[Frame]:

@@ -16,11 +16,12 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_lstm import manifest
+from edge_lstm import manifest, reading
 from edge_lstm.errors import EdgeLstmError
 
 IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
+MAX_BYTES = 256 * 2**20  # read whole to be checked; the digit classifiers are about 100 KB
 
 # What the runtime says when it lacks a kernel, and the same said in a few words.
 _REFUSALS = (
@@ -70,12 +71,13 @@ def inspect(path: str | Path) -> ModelInfo:
     """Operators, inputs and outputs of a ``.tflite`` file.
 
     Raises EdgeLstmError ``"<path>: not a TFLite model (<why>)"`` for anything that is not a
-    complete TFLite file, and ``"<path>: cannot read (<why>)"`` when the file can't be read."""
+    complete TFLite file, and ``"<path>: <why>"`` for a file that cannot be read, is not a
+    regular file or is over MAX_BYTES."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise EdgeLstmError(f"{path}: cannot read ({e.strerror or e})") from None
+        data = reading.read_regular(path, MAX_BYTES, "a model")
+    except EdgeLstmError as e:
+        raise EdgeLstmError(f"{path}: {e}") from None
     try:
         if len(data) < 8 or data[4:8] != IDENTIFIER:
             raise _Damaged(f"file identifier {data[4:8]!r}, expected {IDENTIFIER!r}")

@@ -99,6 +99,41 @@ def test_save_gives_every_input_its_own_file(tmp_path):
     assert snapshot(out) == before
 
 
+def test_save_fits_long_and_non_utf8_names(tmp_path):
+    """A 250-byte name used to fail with "File name too long" (NAME.EXT.jpg is over 255 bytes),
+    a name that is not UTF-8 with a UnicodeEncodeError traceback."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    long_name, odd_name = "a" * 250 + ".png", os.fsdecode(b"bad\xff.png")
+    for i, name in enumerate((long_name, odd_name)):
+        write_digit(inputs / f"{i}.png", i)
+        os.rename(inputs / f"{i}.png", inputs / name)
+    done = infer("--save", tmp_path / "out", "--json", inputs)  # JSON: CliRunner's stdout is strict
+    assert done.exit_code == 0, done.stdout + done.stderr
+    saved = sorted(os.fsencode(p.name) for p in (tmp_path / "out").iterdir())
+    assert saved[0].startswith(b"a" * 200) and len(saved[0]) <= 255 and saved[1] == b"bad\xff.png.jpg"
+
+
+def test_a_name_that_is_not_utf8_is_printed_by_a_strict_utf8_stdout(tmp_path):
+    """Python's stdout is strict in a UTF-8 locale such as en_GB.UTF-8 (a Raspberry Pi's): the
+    name's bytes go out as they are instead of a UnicodeEncodeError traceback."""
+    name = os.fsencode(tmp_path) + b"/bad\xff.png"
+    write_digit(tmp_path / "a.png")
+    os.rename(tmp_path / "a.png", name)
+    done = subprocess.run([sys.executable, "-m", "edge_lstm", "infer", name], capture_output=True,
+                          timeout=60, env={**os.environ, **tf_log.QUIET_ENV, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(name + b": 7 ")
+
+
+def test_an_empty_argument_is_an_error_not_the_current_folder(tmp_path, monkeypatch):
+    write_digit(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    done = infer("")
+    assert done.exit_code == 2 and done.stdout == ""
+    assert_one_line_error(done.stderr, "an input is an empty string")
+
+
 def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))  # as a full disk: writes fail (EFBIG)
 
@@ -186,7 +221,7 @@ def test_every_unreadable_entry_of_a_folder_is_an_error_and_a_fifo_does_not_hang
     errors = {a["source"].rsplit("/", 1)[1]: a["error"] for a in json_lines(done.stdout) if "error" in a}
     assert errors == {"dangling.png": "cannot open: No such file or directory (broken symlink)",
                       "loop.png": "cannot open: Too many levels of symbolic links (broken symlink)",
-                      "folder.png": "a folder, not an image file",
+                      "folder.png": "a folder, not a file",
                       "fifo.png": "not a regular file (a FIFO, socket or device)"}
     assert "5 inputs" in done.stderr and "4 errors" in done.stderr
 

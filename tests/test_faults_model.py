@@ -9,6 +9,7 @@ runtime. The CLI runs in-process (CliRunner) unless a process boundary is what i
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,18 @@ def test_a_model_that_crashes_the_runtime_is_one_line(tmp_path, digit_png):
     assert crashed  # the crash path itself was exercised, not only clean refusals
 
 
+def test_bench_names_the_model_that_crashes_the_runtime(tmp_path):
+    """bench measures each model in a child; its crash used to be "error: crashed (SIGSEGV)"."""
+    crashed = 0
+    for op_name in ("LOGISTIC", "TANH", "MUL", "SPLIT"):
+        model = rebuilt(MODELS / "lstm_float32.tflite", tmp_path / f"{op_name}.tflite",
+                        _reads_nowhere(op_name))
+        code, _, err = cli("bench", model, "--no-keras", "--no-peer", "--repeats", "10")
+        one_line_error(code, err, f"{op_name}.tflite")
+        crashed += "the runtime crashed measuring it (SIGSEGV)" in err
+    assert crashed
+
+
 # --- 2. a tampered model ------------------------------------------------------------------------
 
 def test_infer_refuses_a_changed_model_unless_trusted(tmp_path, digit_png):
@@ -195,6 +208,53 @@ def test_predictions_of_the_wrong_shape_are_one_line(tmp_path):
     np.savez(folder / "lstm.predictions.npz", probs=np.zeros((5, 3)), labels=np.zeros(5, int))
     code, _, err = cli("parity", "--models-dir", folder, "--limit", "20")
     one_line_error(code, err, "not a predictions file")
+
+
+def _sparse(size: int):
+    def make(path):
+        with open(path, "wb") as f:
+            f.truncate(size)  # sparse: costs no disk
+    return make
+
+
+def _nested(path):
+    path.write_text("[" * 100_000)
+
+
+@pytest.mark.parametrize("name, make, command, expected", [
+    (manifest.FILENAME, os.mkfifo, "infer", "unreadable manifest (not a regular file"),
+    (manifest.FILENAME, _nested, "infer", "unreadable manifest (nested too deeply)"),
+    ("lstm.predictions.npz", os.mkfifo, "parity", "unreadable predictions file (not a regular file"),
+    ("lstm.predictions.npz", _sparse(parity.MAX_PREDICTIONS_BYTES + 1), "parity", "limit for predictions"),
+    (RECOMMENDED.name, os.mkfifo, "parity", "not a regular file"),
+    (RECOMMENDED.name, _sparse(2**30), "parity", "limit for a model"),
+], ids=["manifest-fifo", "manifest-nested", "predictions-fifo", "predictions-huge", "model-fifo",
+        "model-1GiB"])
+def test_a_fifo_a_huge_or_a_nested_file_beside_the_models_is_one_line(tmp_path, digit_png, name, make,
+                                                                      command, expected):
+    """A FIFO used to block for ever, a 1 GiB file was read whole (MemoryError on a small device),
+    a deeply nested manifest raised RecursionError. A child process, so that a hang fails the test."""
+    folder = shipped_copy(tmp_path)
+    (folder / name).unlink()
+    make(folder / name)
+    args = (["infer", "--model", folder / RECOMMENDED.name, digit_png] if command == "infer"
+            else ["parity", "--models-dir", folder, "--limit", "20"])
+    done = run_in(tmp_path, *args, timeout=60)
+    one_line_error(done.returncode, done.stderr, expected)
+
+
+def test_report_to_a_fifo_is_refused_and_through_a_symlink_writes_its_target(tmp_path):
+    """The atomic rename used to put a regular file in place of a FIFO or a device (as root:
+    ``--report /dev/full`` replaced /dev/full) and in place of a symlink."""
+    os.mkfifo(tmp_path / "fifo.md")
+    code, _, err = cli("parity", "--limit", "20", "--report", tmp_path / "fifo.md")
+    one_line_error(code, err, "fifo.md: not a regular file")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo.md").st_mode)
+    (tmp_path / "link.md").symlink_to("real.md")
+    code, _, err = cli("parity", "--limit", "20", "--report", tmp_path / "link.md")
+    assert code == 0, err
+    assert (tmp_path / "link.md").is_symlink()
+    assert (tmp_path / "real.md").read_text().startswith("# Parity report")
 
 
 # --- 5. bad options, other Pythons, models that fail ----------------------------------------

@@ -62,7 +62,7 @@ def test_damaged_files_are_one_line_errors(tmp_path):
     refused(path, data[:4] + b"TFL3" + bytes(rng.randrange(256) for _ in range(4096)))
     for cut in (8, 100, len(data) // 2, len(data) - 1):  # op codes sit at the end of a converted file
         refused(path, data[:cut])
-    with pytest.raises(EdgeLstmError, match=r"missing\.tflite: cannot read"):
+    with pytest.raises(EdgeLstmError, match=r"missing\.tflite: cannot open"):
         tflite_model.inspect(tmp_path / "missing.tflite")
 
 
