@@ -21,17 +21,20 @@ import numpy as np
 from edge_lstm import MAX_IMAGE_PIXELS, reading
 from edge_lstm.errors import EdgeLstmError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
+                  ".gif"}
 CAMERA_RETRIES = 5
 MAX_FILE_BYTES = 200 * 2**20    # an image file larger than this is refused unread
 MAX_INPUTS = 100_000            # per folder or glob: more is a mistyped pattern, not a run
 MAX_BAD_FRAMES = 25             # unreadable video frames in a row before the rest counts as lost
+MAX_PAGES = 100                 # pages read from one multi-page image; the rest is reported
+MULTI_PAGE_MAGIC = (b"II*\x00", b"MM\x00*", b"GIF8")  # TIFF (both byte orders), GIF
 
 
 @dataclass
 class Frame:
     source: str
-    index: int | None          # frame number in a video or camera stream; None for a file
+    index: int | None          # frame of a video or camera, page of a multi-page image; else None
     image: np.ndarray | None = None
     error: str | None = None
 
@@ -79,23 +82,70 @@ def _glob(pattern: str) -> Iterator[Path]:
         raise EdgeLstmError(f"bad glob {pattern}: {e}") from None
 
 
-def read_image(path: Path) -> Frame:
-    """Decode one image file with OpenCV; anything else becomes a Frame with an error."""
+def read_image(path: Path) -> Iterator[Frame]:
+    """Decode an image file with OpenCV: one frame, or one per page (``index`` = page) for an
+    animated GIF or a multi-page TIFF; what cannot be read becomes a Frame with an error."""
     source = str(path)
     try:
         data = _read_file(path)
     except EdgeLstmError as e:
-        return Frame(source, None, error=str(e))
+        yield Frame(source, None, error=str(e))
+        return
     if data.size == 0:
-        return Frame(source, None, error="empty file")
+        yield Frame(source, None, error="empty file")
+        return
+    pages = _page_count(data)
+    if pages == 1:
+        yield _decoded(source, None, _decode(data))
+        return
+    for page, image in enumerate(_pages(data, min(pages, MAX_PAGES))):
+        yield _decoded(source, page, image)
+    if pages > MAX_PAGES:
+        yield Frame(source, MAX_PAGES, error=f"more pages not read (at most {MAX_PAGES} pages "
+                    "of one file)")
+
+
+def _pages(data: np.ndarray, count: int) -> Iterator[np.ndarray | None]:
+    """The first ``count`` pages: a TIFF's one at a time; a GIF's all at once, since a GIF frame
+    is drawn over the ones before it (OpenCV decodes a lone later frame wrong)."""
+    if bytes(data[:4]) == b"GIF8":
+        try:
+            ok, images = cv2.imdecodemulti(data, cv2.IMREAD_COLOR, None, (0, count))
+        except cv2.error:
+            ok, images = False, []
+        yield from images if ok else [None] * count
+        return
+    for page in range(count):
+        yield _decode(data, page)
+
+
+def _page_count(data: np.ndarray) -> int:
+    """Pages in a TIFF or GIF (up to MAX_PAGES + 1), counted on a small grey decoding; 1 for any
+    other format. (cv2.imcount takes a path, and OpenCV 5 crashes on non-UTF-8 ones.)"""
+    if not bytes(data[:4]).startswith(MULTI_PAGE_MAGIC):
+        return 1
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        ok, pages = cv2.imdecodemulti(data, cv2.IMREAD_REDUCED_GRAYSCALE_8, None, (0, MAX_PAGES + 1))
+    except cv2.error:
+        return 1
+    return max(1, len(pages)) if ok else 1
+
+
+def _decode(data: np.ndarray, page: int | None = None) -> np.ndarray | None:
+    try:
+        if page is None:
+            return cv2.imdecode(data, cv2.IMREAD_COLOR)
+        ok, images = cv2.imdecodemulti(data, cv2.IMREAD_COLOR, None, (page, page + 1))
+        return images[0] if ok and images else None
     except cv2.error:  # OpenCV refuses images over its pixel limit
-        image = None
+        return None
+
+
+def _decoded(source: str, index: int | None, image: np.ndarray | None) -> Frame:
     if image is None or image.size == 0:
-        return Frame(source, None, error="cannot decode: not a supported image, corrupt, or larger "
-                     f"than {MAX_IMAGE_PIXELS // 1_000_000} megapixels")
-    return Frame(source, None, image=image)
+        return Frame(source, index, error="cannot decode: not a supported image, corrupt, or "
+                     f"larger than {MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+    return Frame(source, index, image=image)
 
 
 def _read_file(path: Path) -> np.ndarray:
@@ -104,8 +154,10 @@ def _read_file(path: Path) -> np.ndarray:
 
 
 def files(patterns: list[str]) -> Iterator[Frame]:
-    """The images named by ``patterns``, each read when the run gets to it."""
-    return (found if isinstance(found, Frame) else read_image(found) for found in expand_paths(patterns))
+    """The images named by ``patterns``, each read when the run gets to it; the patterns are
+    expanded now, so one that names nothing fails before any work."""
+    found = expand_paths(patterns)
+    return itertools.chain.from_iterable([f] if isinstance(f, Frame) else read_image(f) for f in found)
 
 
 def video(path: Path, every: int = 1) -> Iterator[Frame]:

@@ -271,7 +271,7 @@ def test_max_frames_does_not_pull_the_next_input(classifier, tmp_path):
         for i in range(3):
             pulled.append(i)
             write_digit(tmp_path / f"{i}.png", i)
-            yield sources.read_image(tmp_path / f"{i}.png")
+            yield from sources.read_image(tmp_path / f"{i}.png")
 
     summary = run(frames(), classifier, lambda line: None, max_frames=1)
     assert pulled == [0] and summary.frames == 1
@@ -387,3 +387,28 @@ def test_random_images_give_an_answer_or_a_one_line_error(classifier):
         outcomes["answer"] += 1
         outcomes["digit"] += answer.digit is not None
     assert outcomes["answer"] > 0 and outcomes["digit"] > 0, outcomes
+
+
+# --- nothing silently skipped: every page of a multi-page image ----------------------------------
+
+@pytest.mark.parametrize("suffix", [".tiff", ".gif"])
+def test_every_page_of_a_multi_page_image_is_a_frame(tmp_path, suffix):
+    digits = [0, 1, 2]
+    pages = [cv2.cvtColor(255 - cv2.resize(TEST.x[list(TEST.y).index(d)], (112, 112)), cv2.COLOR_GRAY2BGR)
+             for d in digits]
+    path = tmp_path / f"pages{suffix}"
+    assert cv2.imwritemulti(str(path), pages)
+    done = infer(path, "--json")
+    assert done.exit_code == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["frame"] for a in answers] == [0, 1, 2]
+    assert [a["label"] for a in answers] == digits
+
+
+def test_pages_over_the_limit_are_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "MAX_PAGES", 2)
+    path = tmp_path / "pages.tiff"
+    assert cv2.imwritemulti(str(path), [np.full((60, 60, 3), 200, np.uint8)] * 3)
+    frames = list(sources.files([str(path)]))
+    assert [f.index for f in frames] == [0, 1, 2]
+    assert frames[2].error == "more pages not read (at most 2 pages of one file)"
