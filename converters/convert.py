@@ -88,7 +88,7 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, samples:
         test = load_test_split()
         reference = keras_reference(model, test)
         results = check([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
-        echo(report.table(results, reference.source))
+        echo(report.table(results, reference))
         failures, warnings = record(out, model, outcomes, results, reference, prefer)
     for line in [f"warning: {w}" for w in warnings] + [f"FAILED {f}" for f in failures]:
         echo(line, err=True)

@@ -30,9 +30,9 @@ def _problems(r: Result) -> list[str]:
     return lines
 
 
-def table(results: list[Result], reference_source: str) -> str:
-    images = next((r.metrics.images for r in results if r.metrics), 0)
-    text = [f"parity against {reference_source} on {images} MNIST test images",
+def table(results: list[Result], reference) -> str:
+    """The results under a line naming the reference and the images they were checked on."""
+    text = [f"parity against {reference.source} on {len(reference)} MNIST test images",
             tables.render(list(COLUMNS), [_row(r) for r in results], left=2), SIGN]
     notices = sorted({r.notice for r in results if r.notice})
     text += [f"note: {n}" for n in notices]

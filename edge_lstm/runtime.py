@@ -65,7 +65,7 @@ def model_file(model: str | Path) -> Path:
     """``model`` as a Path, if it is a file."""
     path = Path(model)
     if not path.is_file():
-        raise EdgeLstmError(f"model not found: {path}")
+        raise EdgeLstmError(f"{path}: not a regular file" if path.exists() else f"model not found: {path}")
     return path
 
 

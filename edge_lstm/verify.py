@@ -144,7 +144,7 @@ def command(models: list[Path], runtimes: list[RuntimeSpec], keras_model: Path |
     if as_json:
         echo(json.dumps([r.as_dict() for r in results], indent=2))
     else:
-        echo(render.table(results, reference.source))
+        echo(render.table(results, reference))
     if report:
         atomic.write_text(report, render.markdown(results, reference.source))
     if chart:
