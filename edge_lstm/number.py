@@ -78,8 +78,8 @@ def find_digits(image: np.ndarray, max_digits: int = MAX_DIGITS) -> Digits:
     work = _working_copy(frame)
     ink, stats, capped = _components(work)
     boxes = _split_wide(ink, *_on_one_line(_group(stats)))
-    if len(boxes) > max_digits:  # keep the largest, still in reading order
-        largest = sorted(sorted(boxes, key=lambda b: -b[1][2] * b[1][3])[:max_digits], key=lambda b: b[1][0])
+    if len(boxes) > max_digits:  # keep the widest, still in reading order
+        largest = sorted(sorted(boxes, key=lambda b: b[1][0] - b[1][1])[:max_digits], key=lambda b: b[1][0])
         boxes, capped = largest, True
     region = (0, 0, image.shape[1], image.shape[0])
     digits = [_digit(frame, work.shape, ink, labels, columns, upscale, region) for labels, columns in boxes]
