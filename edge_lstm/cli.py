@@ -215,6 +215,15 @@ def infer_command(
                                       help="Look for the digit only in this part of the frame."),
     min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Answer 'none' below this "
                                          "probability."),
+    number: bool = typer.Option(False, "--number", help="Read every digit on the frame's line of "
+                                "writing, left to right, as one number (JSON: number, digits with "
+                                "label, confidence and box; capped: more than 20 candidates, the "
+                                "widest were read). The number is none when a digit is below "
+                                "--min-confidence."),
+    steady: Optional[int] = typer.Option(None, min=1, metavar="N", help="With --video or --camera: "
+                                         "also report the last value (digit or number, none "
+                                         "included) that held for N consecutive frames, on every "
+                                         "line (JSON: \"steady\")."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
     show: bool = typer.Option(False, "--show", help="Show the annotated frames in a window (q quits)."),
     save: Optional[Path] = typer.Option(None, help="Write annotated frames into this new or empty "
@@ -233,7 +242,8 @@ def infer_command(
     raise typer.Exit(infer.command(
         inputs or [], video, camera, camera_size=(width, height, fps), every=every, model=model,
         runtime=runtime and runtime.value, threads=threads, trust_model=trust_model, roi=roi,
-        min_confidence=min_confidence, max_frames=max_frames, as_json=json_out, show=show, save=save))
+        min_confidence=min_confidence, max_frames=max_frames, as_json=json_out, show=show, save=save,
+        number=number, steady=steady))
 
 
 @app.command("bench")

@@ -24,7 +24,8 @@ import numpy as np
 from edge_lstm import atomic
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.exits import INTERRUPTED
-from edge_lstm.preprocess import Digit, to_mnist
+from edge_lstm.number import find_digits
+from edge_lstm.preprocess import Digit, _search_region, to_mnist
 from edge_lstm.runtime import Classifier
 from edge_lstm.sources import Frame
 
@@ -51,11 +52,44 @@ class Answer:
                 "top3": [[int(k), round(float(p), 4)] for k, p in self.top3], "ms": round(self.ms, 3),
                 "box": list(self.box) if self.box else None}
 
+    @property
+    def value(self) -> str | None:
+        """What was read, as text: the digit, or None."""
+        return None if self.label is None else str(self.label)
+
     def line(self) -> str:
         where = self.source if self.frame is None else f"{self.source}#{self.frame}"
         if self.label is None:
             return f"{where}: none ({self.confidence:.0%}) {self.ms:.1f} ms"
         return f"{where}: {self.label} ({self.confidence:.0%}) {self.ms:.1f} ms"
+
+
+@dataclass
+class NumberAnswer:
+    """``infer --number``: every digit on the frame's line of writing, left to right."""
+    source: str
+    frame: int | None
+    digits: list[tuple[int | None, float, Box | None]]  # label (None: unsure), confidence, box
+    capped: bool  # more candidates than find_digits reads: some were not read
+    ms: float
+
+    @property
+    def value(self) -> str | None:
+        """The number, or None when there is no digit or one of them is unsure."""
+        labels = [label for label, _, _ in self.digits]
+        return "".join(map(str, labels)) if labels and None not in labels else None
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "frame": self.frame, "number": self.value,
+                "digits": [{"label": label, "confidence": round(p, 4), "box": list(box) if box else None}
+                           for label, p, box in self.digits],
+                "capped": self.capped, "ms": round(self.ms, 3)}
+
+    def line(self) -> str:
+        where = self.source if self.frame is None else f"{self.source}#{self.frame}"
+        read = "".join("?" if label is None else str(label) for label, _, _ in self.digits)
+        text = self.value or (f"none ({read}: a digit below --min-confidence)" if read else "none")
+        return f"{where}: {text}{' (capped)' if self.capped else ''} {self.ms:.1f} ms"
 
 
 def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int | None,
@@ -74,6 +108,27 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
     label = int(order[0]) if confidence >= min_confidence else None
     return Answer(source, frame, label, confidence, [(int(k), float(probs[k])) for k in order],
                   1e3 * (time.perf_counter() - start), digit, _inside(digit.box, image.shape))
+
+
+def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: int | None,
+                roi=None, min_confidence: float = 0.0) -> NumberAnswer:
+    """One frame → the number on it: each digit classified (in one batch); a digit below
+    ``min_confidence`` has label None."""
+    start = time.perf_counter()
+    try:
+        dx, dy, _, _ = region = _search_region(roi, image.shape[:2])  # ValueError: roi outside the frame
+        crop = image[dy:dy + region[3], dx:dx + region[2]]
+        found = find_digits(crop)
+    except ValueError as e:
+        raise EdgeLstmError(f"{source}: {e}") from None
+    digits = []
+    if found.digits:
+        probs = classifier.predict(np.stack([d.image for d in found.digits]))
+        for digit, p in zip(found.digits, probs):
+            label, box = int(p.argmax()), _inside(digit.box, crop.shape)
+            box = box and (box[0] + dx, box[1] + dy, box[2], box[3])
+            digits.append((label if p[label] >= min_confidence else None, float(p[label]), box))
+    return NumberAnswer(source, frame, digits, found.capped, 1e3 * (time.perf_counter() - start))
 
 
 def _inside(box: Box | None, shape: tuple) -> Box | None:
@@ -132,11 +187,30 @@ class Summary:
         return 1 if self.errors or not self.frames else 0
 
 
+class Steady:
+    """The last value (digit, number or None) read in ``frames`` consecutive frames: a live view
+    that does not flicker when one frame is misread."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames, self.value = frames, None
+        self._latest, self._held = None, 0
+
+    def update(self, value: str | None) -> str | None:
+        self._held = self._held + 1 if value == self._latest else 1
+        self._latest = value
+        if self._held >= self.frames:
+            self.value = value
+        return self.value
+
+
 def run(frames: Iterable[Frame], classifier: Classifier, echo: Callable[[str], None], *,
         roi=None, min_confidence: float = 0.0, max_frames: int | None = None, as_json: bool = False,
-        show: bool = False, saver: Saver | None = None) -> Summary:
-    """Classify every frame; report each on one line; return the run's summary."""
-    summary = Summary()
+        show: bool = False, saver: Saver | None = None, number: bool = False,
+        steady: int | None = None) -> Summary:
+    """Classify every frame (``number``: read every digit on it); report each on one line, with the
+    steady value when ``steady`` is given; return the run's summary."""
+    summary, held = Summary(), steady and Steady(steady)
+    read = read_number if number else classify
     start = time.perf_counter()
     try:
         for frame in itertools.islice(frames, max_frames):  # never pulls a frame past max_frames
@@ -146,10 +220,10 @@ def run(frames: Iterable[Frame], classifier: Classifier, echo: Callable[[str], N
                 echo(json.dumps({"source": frame.source, "frame": frame.index, "error": frame.error})
                      if as_json else f"{frame.source}{_at(frame.index)}: error: {frame.error}")
                 continue
-            answer = classify(classifier, frame.image, frame.source, frame.index, roi, min_confidence)
+            answer = read(classifier, frame.image, frame.source, frame.index, roi, min_confidence)
             summary.latencies.add(answer.ms)
-            summary.answered += answer.label is not None
-            echo(json.dumps(answer.as_dict()) if as_json else answer.line())
+            summary.answered += answer.value is not None
+            echo(_report(answer, held and held.update(answer.value), as_json, bool(held)))
             if show or saver:
                 fps = summary.frames / max(time.perf_counter() - start, 1e-9)
                 picture = annotate(frame.image, answer, fps)
@@ -166,13 +240,30 @@ def run(frames: Iterable[Frame], classifier: Classifier, echo: Callable[[str], N
     return summary
 
 
+def _report(answer: Answer | NumberAnswer, steady: str | None, as_json: bool, with_steady: bool) -> str:
+    if as_json:
+        return json.dumps({**answer.as_dict(), **({"steady": steady} if with_steady else {})})
+    return answer.line() + (f"  steady: {steady or 'none'}" if with_steady else "")
+
+
 def _at(index: int | None) -> str:
     return "" if index is None else f"#{index}"
 
 
-def annotate(image: np.ndarray, answer: Answer, fps: float) -> np.ndarray:
-    """The frame with the digit's box, the 28×28 input in a corner, the answer and the FPS."""
+def annotate(image: np.ndarray, answer: Answer | NumberAnswer, fps: float) -> np.ndarray:
+    """The frame with the digit's box, the 28×28 input in a corner, the answer and the FPS
+    (a number: a box and a label per digit)."""
     picture = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if isinstance(answer, NumberAnswer):
+        for label, _, box in answer.digits:
+            if box:
+                x, y, w, h = box
+                cv2.rectangle(picture, (x, y), (x + w - 1, y + h - 1), (0, 200, 0), 2)
+                cv2.putText(picture, "?" if label is None else str(label), (x, max(y - 4, 12)),
+                            cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 200, 0), 2)
+        cv2.putText(picture, f"{answer.value or 'none'}  {fps:.1f} fps", (8, 28), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.8, (0, 0, 255), 2)
+        return picture
     if answer.box:
         x, y, w, h = answer.box
         cv2.rectangle(picture, (x, y), (x + w - 1, y + h - 1), (0, 200, 0), 2)
@@ -274,13 +365,17 @@ def _discard(stream) -> None:
 def command(inputs: list[str], video: Path | None, camera: int | None, *, camera_size: tuple,
             every: int, model: Path | None, runtime: str | None, threads: int | None,
             trust_model: bool, roi, min_confidence: float, max_frames: int | None,
-            as_json: bool, show: bool, save: Path | None) -> int:
+            as_json: bool, show: bool, save: Path | None, number: bool = False,
+            steady: int | None = None) -> int:
     """``edge-lstm infer``: open the one source given, load the model (refusing a changed or
     failed one), classify every frame, print the summary; returns the exit code."""
     from edge_lstm import manifest, probe, sources
 
     if sum([bool(inputs), video is not None, camera is not None]) != 1:
         raise EdgeLstmError("give image paths, --video FILE or --camera INDEX (exactly one)")
+    if steady and inputs:
+        raise EdgeLstmError("--steady holds a value across the frames of --video or --camera, "
+                            "not image files")
     saver = Saver(save) if save else None  # before any work: refuse a folder with files
     if show:
         check_display()
@@ -295,6 +390,7 @@ def command(inputs: list[str], video: Path | None, camera: int | None, *, camera
     if refusal:
         raise EdgeLstmError(refusal)
     summary = run(frames, classifier, write_line, roi=roi, min_confidence=min_confidence,
-                  max_frames=max_frames, as_json=as_json, show=show, saver=saver)
+                  max_frames=max_frames, as_json=as_json, show=show, saver=saver, number=number,
+                  steady=steady)
     write_line(summary.text(), err=as_json)
     return summary.exit_code

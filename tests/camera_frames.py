@@ -19,15 +19,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["render", "render_video", "render_many"]
+__all__ = ["render", "render_number", "render_video", "render_many"]
 
 
 def _stroke_map(digit28: np.ndarray, scale: float, width_factor: float) -> np.ndarray:
     """Upscale the digit by ``scale`` and return a soft ink map (float32 in [0,1]) whose stroke
     width is ``width_factor`` times the (scaled) MNIST stroke width."""
-    side = max(8, int(round(28 * scale)))
+    height, width = digit28.shape
+    size = (max(8, int(round(width * scale))), max(8, int(round(height * scale))))
     pad = int(np.ceil(scale * 3)) + 4
-    big = cv2.resize(digit28, (side, side), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(digit28, size, interpolation=cv2.INTER_CUBIC)
     big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     big = cv2.GaussianBlur(big, (0, 0), 0.45 * scale)
     shape = (big > 100).astype(np.uint8)
@@ -66,8 +67,11 @@ def _lighting(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     return light
 
 
-def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> np.ndarray:
-    """Render an MNIST digit (28x28 uint8, white on black) as a BGR uint8 camera frame of ``size`` (w, h)."""
+def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480),
+           max_angle: float = 15.0) -> np.ndarray:
+    """Render an MNIST digit (28x28 uint8, white on black) as a BGR uint8 camera frame of ``size`` (w, h).
+    A wider image (28 rows, any width: see ``number_strip``) is drawn the same way, as one line of
+    writing; ``max_angle`` bounds its rotation (degrees)."""
     digit28 = np.asarray(digit28)
     if digit28.dtype != np.uint8:
         digit28 = np.clip(digit28 * (255.0 if digit28.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
@@ -84,12 +88,12 @@ def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] 
     width_factor = float(np.exp(rng.uniform(np.log(0.35), np.log(1.35))))
     ink = _stroke_map(digit28, scale, width_factor)
     ih, iw = ink.shape
-    pad = (iw - 28 * scale) / 2.0
+    pad = (iw - digit28.shape[1] * scale) / 2.0  # the stroke map's border
     # centre of the digit's bounding box in the ink map coordinates
     cxd = pad + (xs.min() + xs.max() + 1) / 2.0 * scale
     cyd = pad + (ys.min() + ys.max() + 1) / 2.0 * scale
     # --- geometry: rotation, perspective, position ---------------------------------------
-    ang = np.deg2rad(rng.uniform(-15, 15))
+    ang = np.deg2rad(rng.uniform(-max_angle, max_angle))
     c, s = np.cos(ang), np.sin(ang)
     half = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float32) * (iw / 2.0)
     src = half + np.array([cxd, cyd], np.float32)
@@ -139,6 +143,28 @@ def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] 
     q = int(rng.integers(45, 95))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def number_strip(digits28: Iterable[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """MNIST digits side by side as one 28-row image: each cut to its ink columns, shifted up or
+    down by up to 2 px, with a gap of -3 px (overlapping: touching strokes) to 8 px before the next."""
+    strip = np.zeros((28, 0), np.uint8)
+    for digit in digits28:
+        columns = np.nonzero(digit.max(0) > 30)[0]
+        digit = np.roll(digit[:, columns.min():columns.max() + 1] if columns.size else digit,
+                        int(rng.integers(-2, 3)), axis=0)
+        gap = int(rng.integers(-3, 9)) if strip.shape[1] else 4
+        start = max(0, strip.shape[1] + gap)
+        grown = np.zeros((28, max(strip.shape[1], start + digit.shape[1])), np.uint8)
+        grown[:, :strip.shape[1]] = strip
+        grown[:, start:start + digit.shape[1]] = np.maximum(grown[:, start:start + digit.shape[1]], digit)
+        strip = grown
+    return cv2.copyMakeBorder(strip, 0, 0, 0, 4, cv2.BORDER_CONSTANT, value=0)
+
+
+def render_number(digits28: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480)) -> np.ndarray:
+    """A handwritten number on paper: ``number_strip`` drawn like ``render``, sloped by up to 8 degrees."""
+    return render(number_strip(digits28, rng), rng, size, max_angle=8.0)
 
 
 def render_many(digits: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480)) -> list[np.ndarray]:

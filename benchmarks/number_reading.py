@@ -1,0 +1,71 @@
+"""Held-out number reading: exact-read rate per number length and time per 640x480 frame.
+
+Numbers are composed from MNIST *test* digits (edge_lstm/data/mnist_test.npz, never trained on)
+and drawn as camera frames by tests/camera_frames.render_number: digits side by side with gaps
+from overlapping (touching strokes) to wide, a slope of up to 8 degrees, paper, light, blur,
+noise and JPEG.  Each frame goes through ``edge_lstm.infer.read_number`` (what ``infer --number``
+runs) with the shipped recommended model and the default --min-confidence 0.5.  A read is exact
+when every digit is right, in the right order, and no digit is missing or extra.
+
+Timing: the median over the 4-digit frames, against ``classify`` (one digit, ``infer``) on the
+same frames in the same process as the baseline.
+
+    python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the frame renderer
+
+from camera_frames import render_number  # noqa: E402
+from edge_lstm import manifest  # noqa: E402
+from edge_lstm.data import load_test_split  # noqa: E402
+from edge_lstm.infer import classify, read_number  # noqa: E402
+from edge_lstm.runtime import Classifier  # noqa: E402
+
+
+def measure(classifier: Classifier, length: int, frames: int) -> tuple[float, float, list, list]:
+    """(exact-read rate, rate with the right digit count, ms per frame --number, ms for one digit)."""
+    test, rng = load_test_split(), np.random.default_rng(1000 + length)
+    exact = counted = 0
+    number_ms, digit_ms = [], []
+    for _ in range(frames):
+        picks = rng.choice(len(test), length, replace=False)
+        frame = render_number(test.x[picks], rng)
+        start = time.perf_counter()
+        answer = read_number(classifier, frame, "frame", None, None, 0.5)
+        number_ms.append(1e3 * (time.perf_counter() - start))
+        start = time.perf_counter()
+        classify(classifier, frame, "frame", None, None, 0.5)
+        digit_ms.append(1e3 * (time.perf_counter() - start))
+        exact += answer.value == "".join(map(str, test.y[picks]))
+        counted += len(answer.digits) == length
+    return exact / frames, counted / frames, number_ms, digit_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--lengths", default="2,3,4,5,6")
+    args = parser.parse_args()
+    classifier = Classifier(manifest.recommended_model())
+    print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per length")
+    for length in (int(n) for n in args.lengths.split(",")):
+        exact, counted, number_ms, digit_ms = measure(classifier, length, args.frames)
+        line = f"{length} digits: exact {exact:.1%}, digit count right {counted:.1%}"
+        if length == 4:
+            number, digit = np.median(number_ms), np.median(digit_ms)
+            line += (f"; 640x480 frame median {number:.2f} ms with --number, {digit:.2f} ms for one "
+                     f"digit (ratio {number / digit:.2f})")
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

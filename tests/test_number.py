@@ -1,0 +1,115 @@
+"""`edge-lstm infer --number` and `--steady` with the shipped device model on rendered camera frames.
+
+Numbers are MNIST test digits drawn side by side on paper (tests/camera_frames.render_number);
+the real classifier reads them. The exact-read rates per length are measured by
+benchmarks/numbers.py (docs/accuracy.md), not asserted here.
+"""
+
+import json
+import time
+
+import cv2
+import numpy as np
+
+from camera_frames import render, render_number
+from conftest import invoke_cli
+from edge_lstm.data import load_test_split
+from edge_lstm.infer import Steady, read_number
+from edge_lstm.number import MAX_DIGITS
+
+TEST = load_test_split()
+
+
+def json_lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def spaced_number(digits: list[int], rng) -> np.ndarray:
+    """A number whose digits stand apart (no touching strokes): one rendered frame."""
+    picks = [int(rng.choice(np.nonzero(TEST.y == d)[0])) for d in digits]
+    strip = np.concatenate([np.pad(TEST.x[i][:, 3:25], ((0, 0), (4, 4))) for i in picks], axis=1)
+    return render(strip, rng, max_angle=5.0)
+
+
+def test_spaced_numbers_are_read_exactly(classifier):
+    rng = np.random.default_rng(11)
+    wanted = ["407", "1985", "62", "350721"]
+    read = [read_number(classifier, spaced_number([int(c) for c in text], rng), "f", None, None, 0.5).value
+            for text in wanted]
+    assert sum(r == w for r, w in zip(read, wanted)) >= 3, read
+
+
+def test_rendered_numbers_are_mostly_read(classifier):
+    """Touching digits, slope and all: most 3-digit numbers are read exactly."""
+    rng = np.random.default_rng(21)
+    right = 0
+    for _ in range(30):
+        idx = rng.choice(len(TEST), 3, replace=False)
+        answer = read_number(classifier, render_number(TEST.x[idx], rng), "f", None, None, 0.5)
+        right += answer.value == "".join(map(str, TEST.y[idx]))
+    assert right >= 18
+
+
+def test_blank_paper_has_no_number(classifier):
+    paper = np.full((480, 640, 3), 205, np.uint8)
+    paper += np.random.default_rng(0).integers(0, 8, paper.shape, dtype=np.uint8)
+    answer = read_number(classifier, paper, "blank", None)
+    assert answer.value is None and answer.digits == [] and answer.as_dict()["number"] is None
+
+
+def test_two_hundred_blobs_are_capped_and_fast(classifier):
+    page = np.full((480, 640), 220, np.uint8)
+    for k in range(200):  # 8 lines of 25 strokes: more components and digits on a line than are read
+        x, y = 16 + (k % 25) * 24, 16 + (k // 25) * 56
+        cv2.rectangle(page, (x, y), (x + 7, y + 19), 30, -1)
+    read_number(classifier, page, "warm-up", None)
+    start = time.perf_counter()
+    answer = read_number(classifier, page, "blobs", None)
+    assert time.perf_counter() - start < 0.5  # seconds would mean every blob went through the model
+    assert answer.capped and answer.as_dict()["capped"] is True
+    assert len(answer.digits) <= MAX_DIGITS
+
+
+def test_cli_json_fields_and_text_line(tmp_path):
+    rng = np.random.default_rng(11)
+    cv2.imwrite(str(tmp_path / "n.png"), spaced_number([4, 0, 7], rng))
+    done = invoke_cli("infer", tmp_path / "n.png", "--number", "--json", "--save", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    (line,) = json_lines(done.stdout)
+    assert set(line) >= {"number", "digits", "capped", "ms"}
+    assert line["number"] == "".join(str(d["label"]) for d in line["digits"])
+    assert [set(d) for d in line["digits"]] == [{"label", "confidence", "box"}] * len(line["digits"])
+    xs = [d["box"][0] for d in line["digits"]]
+    assert xs == sorted(xs) and len(xs) >= 2
+    assert len(list((tmp_path / "out").glob("*.jpg"))) == 1
+    text = invoke_cli("infer", tmp_path / "n.png", "--number")
+    assert text.stdout.splitlines()[0].split(": ", 1)[1].split()[0] == (line["number"] or "none")
+
+
+def test_steady_reports_a_value_once_it_held(tmp_path):
+    """A video: blank, then one number for 4 frames, then a single misread-looking frame, then the
+    number again; --steady 3 follows the number only once it held 3 frames and ignores the blip."""
+    rng = np.random.default_rng(11)
+    number, blank = spaced_number([4, 0, 7], rng), np.full((480, 640, 3), 210, np.uint8)
+    other = spaced_number([2, 5], rng)
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for frame in [blank] * 2 + [number] * 4 + [other] + [number] * 2:
+        writer.write(frame)
+    writer.release()
+    done = invoke_cli("infer", "--video", path, "--number", "--json", "--steady", "3")
+    lines = json_lines(done.stdout)
+    read, steady = [a["number"] for a in lines], [a["steady"] for a in lines]
+    assert len(lines) == 9 and read[2] is not None and read[6] != read[2]
+    assert steady[:4] == [None] * 4 and steady[4:] == [read[2]] * 5
+
+
+def test_steady_needs_a_stream():
+    done = invoke_cli("infer", "x.png", "--steady", "3")
+    assert done.exit_code == 2 and "--steady" in done.stderr
+
+
+def test_steady_counts_consecutive_frames():
+    held = Steady(2)
+    assert [held.update(v) for v in ["1", "2", "2", "3", "2", "2", None, None]] == \
+        [None, None, "2", "2", "2", "2", "2", None]
