@@ -139,11 +139,12 @@ def test_ctrl_c_ends_with_a_summary_and_exit_130(tmp_path):
     import sys
     import time
 
-    video = render_video(tmp_path / "long.avi", TEST.x[:40], np.random.default_rng(5), frames_per_digit=25)
+    # 3 000 frames: several seconds of work, so the signal lands mid-run on any machine
+    video = render_video(tmp_path / "long.avi", TEST.x[:40], np.random.default_rng(5), frames_per_digit=75)
     child = subprocess.Popen([sys.executable, "-m", "edge_lstm", "infer", "--video", str(video)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = child.stdout.readline()  # the run is under way
-    time.sleep(0.5)
+    time.sleep(0.1)
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert first.startswith(str(video))
