@@ -44,7 +44,11 @@ class Answer:
     top3: list[tuple[int, float]]
     ms: float
     digit: Digit | None = None
-    box: Box | None = None            # the digit's box, inside the frame
+
+    @property
+    def box(self) -> Box | None:
+        """The digit's box in the frame (preprocessing keeps it inside)."""
+        return self.digit.box if self.digit else None
 
     def as_dict(self) -> dict:
         return {"source": self.source, "frame": self.frame, "label": self.label,
@@ -107,7 +111,7 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
     confidence = float(probs[order[0]])
     label = int(order[0]) if confidence >= min_confidence else None
     return Answer(source, frame, label, confidence, [(int(k), float(probs[k])) for k in order],
-                  1e3 * (time.perf_counter() - start), digit, _inside(digit.box, image.shape))
+                  1e3 * (time.perf_counter() - start), digit)
 
 
 def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: int | None,
@@ -125,19 +129,10 @@ def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: i
     if found.digits:
         probs = classifier.predict(np.stack([d.image for d in found.digits]))
         for digit, p in zip(found.digits, probs):
-            label, box = int(p.argmax()), _inside(digit.box, crop.shape)
-            box = box and (box[0] + dx, box[1] + dy, box[2], box[3])
+            label, (x, y, w, h) = int(p.argmax()), digit.box
+            box = (x + dx, y + dy, w, h)
             digits.append((label if p[label] >= min_confidence else None, float(p[label]), box))
     return NumberAnswer(source, frame, digits, found.capped, 1e3 * (time.perf_counter() - start))
-
-
-def _inside(box: Box | None, shape: tuple) -> Box | None:
-    """The box clipped to the frame: preprocessing pads it, so it can reach past an edge."""
-    if box is None:
-        return None
-    x, y, w, h = box
-    left, top, right, bottom = max(x, 0), max(y, 0), min(x + w, shape[1]), min(y + h, shape[0])
-    return (left, top, right - left, bottom - top) if right > left and bottom > top else None
 
 
 class Latencies:
