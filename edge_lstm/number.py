@@ -61,21 +61,22 @@ LINE_MARGIN = 0.1  # margin around the line's box (fraction of its digit height)
 # candidate cuts and merges, in fractions of the line's digit height
 DIGIT_WIDTH = 0.8  # a handwritten digit's median width (MNIST, 1 excepted)
 CUT_FROM = 0.6  # a component at least this wide may be several touching digits
-MIN_PART = 0.15  # a cut leaves at least this much on either side (a 1 is about this narrow)
-CUTS_PER_DIGIT = 2  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
-SMOOTH = 3  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
-MAX_ATOMS = 4  # atoms a candidate digit is made of, at most
+MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about this narrow)
+CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
+SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
+MAX_ATOMS = 5  # atoms a candidate digit is made of, at most
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
 MERGE_GAP = 0.25  # ...with gaps between its atoms of at most this much
-# A candidate's score: max over digits d of log p(d) - NARROW_COST * its missing width (below
-# NARROWEST[d], as a fraction of it) - SHORT_COST * its missing height (below SHORTEST, as a
-# fraction of it), + DIGIT_BONUS, + CUT_BONUS per candidate cut it leaves uncut. The reading's
-# score is the sum over its digits. Tuned on numbers of MNIST *training* digits.
+# A candidate's score: max over digits d of log p(d) - NARROW_COST * its missing width (width /
+# height below NARROWEST[d], as a fraction of it) - WIDE_COST * its excess width (width / the
+# line's digit height over WIDEST[d]: a pair can look like one tall digit) - SHORT_COST * its
+# missing height (below SHORTEST), + DIGIT_BONUS, + CUT_BONUS per candidate cut it leaves uncut.
+# A reading's score is the sum over its digits. Tuned on numbers of MNIST *training* digits.
 NARROWEST = np.array([0.65, 0.2, 0.65, 0.55, 0.55, 0.6, 0.5, 0.5, 0.5, 0.5])  # width / height of
-# each digit 0-9, 5th percentile in MNIST's training set: narrower, it is more likely a piece of one
-NARROW_COST = 1.0
+WIDEST = np.array([1.25, 0.8, 1.33, 1.11, 1.11, 1.43, 1.0, 1.05, 1.05, 0.9])  # each digit 0-9: 5th
+# and 95th percentiles in MNIST's training set; beyond them, it is more likely a piece or a pair
 SHORTEST = FRAGMENT  # height / the line's digit height: shorter, it is more likely a piece of one
-SHORT_COST = 1.0
+NARROW_COST, WIDE_COST, SHORT_COST = 0.5, 1.0, 2.0
 DIGIT_BONUS = 0.7  # without it, fewer (merged) digits would always win...
 CUT_BONUS = 0.7  # ...but a cut through a component needs more than the classifier liking both pieces
 SKIP = -8.0  # score of leaving an atom out (a speck, a candidate not classified); see _skip_scores
@@ -93,8 +94,7 @@ class Reading(NamedTuple):
 class _Ink(NamedTuple):
     """The frame's ink on the working copy."""
     relative: np.ndarray  # ink darkness relative to the paper (255 = black)
-    labels: np.ndarray  # components above the threshold
-    low: np.ndarray  # components above half the threshold, into which a digit grows
+    labels: np.ndarray  # components above half the threshold
     paper: np.ndarray
     light_ink: bool
     threshold: int
@@ -153,22 +153,24 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
 
 def _components(work: np.ndarray):
     """Step 1: the ink, the stats (x0, y0, x1, y1, area, label) of the components worth reading
-    (largest first), and whether some were left out."""
+    (largest first), and whether some were left out. A component is the ink above half the
+    threshold that reaches the threshold somewhere (hysteresis, as a single digit grows): a faint
+    digit keeps its whole shape."""
     paper, ink, light_ink = _paper_and_ink(work)
     relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
     threshold = _threshold(relative)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((relative > threshold).astype(np.uint8),
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((relative > threshold // 2).astype(np.uint8),
                                                                connectivity=8)
-    _, low = cv2.connectedComponents((relative > threshold // 2).astype(np.uint8), connectivity=8)
+    strong = (np.bincount(labels[relative > threshold], minlength=count) > 0)[1:]
     height, width = work.shape
     x, y, w, h, area = stats[1:].T
     inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
-    keep = np.nonzero(inside & (area >= max(MIN_AREA, int(MIN_AREA_FRACTION * width * height))))[0]
+    keep = np.nonzero(strong & inside & (area >= max(MIN_AREA, int(MIN_AREA_FRACTION * width * height))))[0]
     keep = keep[np.argsort(-area[keep], kind="stable")]
     capped = len(keep) > MAX_COMPONENTS
     rows = [(int(x[i]), int(y[i]), int(x[i] + w[i]), int(y[i] + h[i]), int(area[i]), int(i) + 1)
             for i in keep[:MAX_COMPONENTS]]
-    return _Ink(relative, labels, low, paper, light_ink, threshold), rows, capped
+    return _Ink(relative, labels, paper, light_ink, threshold), rows, capped
 
 
 def _group(stats: list) -> list[tuple[list[int], Box]]:
@@ -260,15 +262,11 @@ def _sample_line(frame: np.ndarray, work_shape, ink: _Ink, groups: list, height:
 
 
 def _owners(ink: _Ink, groups: list, box) -> np.ndarray:
-    """Per working pixel in ``box``: 1 + the index of the line component it belongs to (grown into
-    its faint ink, as a single digit is), 0 for none."""
+    """Per working pixel in ``box``: 1 + the index of the line component it belongs to, 0 for none."""
     by_label = np.zeros(int(ink.labels.max()) + 1, np.uint8)
     for index, (labels, _) in enumerate(groups):
         by_label[labels] = index + 1
-    high, low = by_label[ink.labels[box]], ink.low[box]
-    by_low = np.zeros(int(ink.low.max()) + 1, np.uint8)
-    by_low[low[high > 0]] = high[high > 0]
-    return np.where(high > 0, high, by_low[low])
+    return by_label[ink.labels[box]]
 
 
 def _atoms(line: _Line, count: int) -> list[_Atom]:
@@ -341,8 +339,10 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     for atom in atoms:
         columns = np.s_[:, atom.start - start:atom.stop - start]
         keep[columns] |= owner[columns] == atom.owner
-    foreign = cv2.dilate((~keep & (owner > 0)).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    ink = np.where(keep & ~foreign, line.ink[:, start:stop], 0)
+    foreign = ~keep & (owner > 0)
+    if foreign.any():  # and the faint ink next to them
+        keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    ink = np.where(keep, line.ink[:, start:stop], 0)
     x, y, w, h = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
     if w == 0:
         return None
@@ -379,8 +379,9 @@ def _scores(candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
     boxes = np.array([c.digit.box for c in candidates], float)
     width = (boxes[:, 2] / np.maximum(boxes[:, 3], 1))[:, None]
     narrow = NARROW_COST * np.maximum(0.0, NARROWEST - width) / NARROWEST
+    wide = WIDE_COST * np.maximum(0.0, boxes[:, 2:3] / STROKE_SIDE - WIDEST) / WIDEST
     short = SHORT_COST * np.maximum(0.0, SHORTEST - boxes[:, 3:] / STROKE_SIDE) / SHORTEST
-    fit = np.log(np.maximum(probs[:, :DIGIT_CLASSES], 1e-6)) - narrow - short
+    fit = np.log(np.maximum(probs[:, :DIGIT_CLASSES], 1e-6)) - narrow - wide - short
     return fit.max(1) + DIGIT_BONUS + CUT_BONUS * np.array([c.uncut for c in candidates])
 
 
