@@ -14,6 +14,8 @@ is right, in the right order, and no digit is missing or extra.
 
 Timing: the median over the 4-digit frames, against ``classify`` (one digit, ``infer``) on the
 same frames in the same process as the baseline; and a page of 200 blobs (candidates capped).
+Wall-clock time, and CPU time of the process beside it: on a shared machine a frame waiting for
+a core shows in the first only.
 
     python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6] [--sets camera,harder]
 """
@@ -43,7 +45,8 @@ SETS = {  # name -> (seed base, render_number keyword arguments)
 
 
 def measure(classifier: Classifier, length: int, frames: int, kind: str) -> tuple[float, float, list, list]:
-    """(exact-read rate, rate with the right digit count, ms per frame --number, ms for one digit)."""
+    """(exact-read rate, rate with the right digit count, (wall, CPU) ms per frame with --number,
+    the same for one digit)."""
     seed, style = SETS[kind]
     test, rng = load_test_split(), np.random.default_rng(seed + length)
     exact = counted = 0
@@ -51,15 +54,19 @@ def measure(classifier: Classifier, length: int, frames: int, kind: str) -> tupl
     for _ in range(frames):
         picks = rng.choice(len(test), length, replace=False)
         frame = render_number(test.x[picks], rng, **style)
-        start = time.perf_counter()
-        answer = read_number(classifier, frame, "frame", None, None, 0.5)
-        number_ms.append(1e3 * (time.perf_counter() - start))
-        start = time.perf_counter()
-        classify(classifier, frame, "frame", None, None, 0.5)
-        digit_ms.append(1e3 * (time.perf_counter() - start))
+        answer, ms = timed(read_number, classifier, frame, "frame", None, None, 0.5)
+        number_ms.append(ms)
+        digit_ms.append(timed(classify, classifier, frame, "frame", None, None, 0.5)[1])
         exact += answer.value == "".join(map(str, test.y[picks]))
         counted += len(answer.digits) == length
     return exact / frames, counted / frames, number_ms, digit_ms
+
+
+def timed(function, *args):
+    """``function(*args)`` and the (wall, CPU) milliseconds it took."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*args)
+    return result, (1e3 * (time.perf_counter() - wall), 1e3 * (time.process_time() - cpu))
 
 
 def blobs_page() -> np.ndarray:
@@ -84,15 +91,17 @@ def main() -> None:
             exact, counted, number_ms, digit_ms = measure(classifier, length, args.frames, kind)
             line = f"{kind} {length} digits: exact {exact:.1%}, digit count right {counted:.1%}"
             if length == 4:
-                number, digit = np.median(number_ms), np.median(digit_ms)
-                line += (f"; 640x480 frame median {number:.2f} ms with --number, {digit:.2f} ms for one "
-                         f"digit (ratio {number / digit:.2f})")
+                (number, number_cpu), (digit, digit_cpu) = np.median(number_ms, 0), np.median(digit_ms, 0)
+                line += (f"; 640x480 frame median {number:.2f} ms with --number ({number_cpu:.2f} ms CPU), "
+                         f"{digit:.2f} ms for one digit ({digit_cpu:.2f} ms CPU), ratio {number / digit:.2f} "
+                         f"({number_cpu / digit_cpu:.2f} CPU)")
             print(line, flush=True)
     page = blobs_page()
     read_number(classifier, page, "warm-up", None)
-    answers = [read_number(classifier, page, "blobs", None) for _ in range(20)]
-    print(f"200 blobs: median {np.median([a.ms for a in answers]):.2f} ms, capped {answers[0].capped}, "
-          f"{len(answers[0].digits)} digits read")
+    answers = [timed(read_number, classifier, page, "blobs", None) for _ in range(20)]
+    wall, cpu = np.median([ms for _, ms in answers], 0)
+    print(f"200 blobs: median {wall:.2f} ms ({cpu:.2f} ms CPU), capped {answers[0][0].capped}, "
+          f"{len(answers[0][0].digits)} digits read")
 
 
 if __name__ == "__main__":

@@ -342,7 +342,7 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     foreign = ~keep & (owner > 0)
     if foreign.any():  # and the faint ink next to them
         keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    ink = np.where(keep, line.ink[:, start:stop], 0)
+    ink = line.ink[:, start:stop] * keep
     x, y, w, h = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
     if w == 0:
         return None
