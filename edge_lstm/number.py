@@ -67,9 +67,9 @@ SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink p
 MAX_ATOMS = 5  # atoms a candidate digit is made of, at most
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
 MERGE_GAP = 0.25  # ...with gaps between its atoms of at most this much
-# A candidate's score: max over digits d of log p(d) - NARROW_COST * its missing width (width /
-# height below NARROWEST[d], as a fraction of it) - WIDE_COST * its excess width (width / the
-# line's digit height over WIDEST[d]: a pair can look like one tall digit) - SHORT_COST * its
+# A candidate's score, for its most probable digit d: log p(d) - NARROW_COST * its missing width
+# (width / height below NARROWEST[d], as a fraction of it) - WIDE_COST * its excess width (width /
+# the line's digit height over WIDEST[d]: a pair can look like one tall digit) - SHORT_COST * its
 # missing height (below SHORTEST), + DIGIT_BONUS, + CUT_BONUS per candidate cut it leaves uncut.
 # A reading's score is the sum over its digits. Tuned on numbers of MNIST *training* digits.
 NARROWEST = np.array([0.65, 0.2, 0.65, 0.55, 0.55, 0.6, 0.5, 0.5, 0.5, 0.5])  # width / height of
@@ -373,16 +373,17 @@ def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -
 
 
 def _scores(candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
-    """Each candidate's score as one digit (see NARROWEST)."""
+    """Each candidate's score as its most probable digit (see NARROWEST)."""
     if not candidates:
         return np.zeros(0)
-    boxes = np.array([c.digit.box for c in candidates], float)
-    width = (boxes[:, 2] / np.maximum(boxes[:, 3], 1))[:, None]
-    narrow = NARROW_COST * np.maximum(0.0, NARROWEST - width) / NARROWEST
-    wide = WIDE_COST * np.maximum(0.0, boxes[:, 2:3] / STROKE_SIDE - WIDEST) / WIDEST
-    short = SHORT_COST * np.maximum(0.0, SHORTEST - boxes[:, 3:] / STROKE_SIDE) / SHORTEST
-    fit = np.log(np.maximum(probs[:, :DIGIT_CLASSES], 1e-6)) - narrow - wide - short
-    return fit.max(1) + DIGIT_BONUS + CUT_BONUS * np.array([c.uncut for c in candidates])
+    _, _, width, height = np.array([c.digit.box for c in candidates], float).T
+    label = probs[:, :DIGIT_CLASSES].argmax(1)
+    narrow = NARROW_COST * np.maximum(0.0, 1 - width / np.maximum(height, 1) / NARROWEST[label])
+    wide = WIDE_COST * np.maximum(0.0, width / STROKE_SIDE / WIDEST[label] - 1)
+    short = SHORT_COST * np.maximum(0.0, 1 - height / STROKE_SIDE / SHORTEST)
+    confidence = np.log(np.maximum(probs[np.arange(len(label)), label], 1e-6))
+    uncut = np.array([c.uncut for c in candidates])
+    return confidence - narrow - wide - short + DIGIT_BONUS + CUT_BONUS * uncut
 
 
 def _skip_scores(count: int, candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
