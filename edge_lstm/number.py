@@ -3,7 +3,8 @@
 The same recipe as :mod:`edge_lstm.preprocess` (working copy, paper and ink, threshold, MNIST
 layout), with the one-digit step ("the largest component") replaced by a search for all of them,
 segmentation by recognition:
-1. components of the ink, without specks and border blobs (capped at MAX_COMPONENTS, largest first);
+1. components of the ink, without specks, border blobs and rules (capped at MAX_COMPONENTS, largest
+   first);
 2. each large component takes the pieces of a broken digit that lie above or below it;
 3. the components on the line of the tallest one (a least-squares line through the centres: slope
    is fine), without dots and specks far shorter than the line's digits;
@@ -19,6 +20,7 @@ OpenCV + numpy only (never imports TensorFlow): the caller passes the classifier
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable, NamedTuple
 
 import cv2
@@ -63,6 +65,8 @@ DIGIT_WIDTH = 0.8  # a handwritten digit's median width (MNIST, 1 excepted)
 CUT_FROM = 0.6  # a component at least this wide may be several touching digits
 MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about this narrow)
 CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
+MAX_CUTS = 24  # per component: about eight touching digits
+MAX_RUN = 8.0  # a component wider than this * its height is a rule or a border, not touching digits
 SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
 MAX_ATOMS = 5  # atoms a candidate digit is made of, at most
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
@@ -153,9 +157,9 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
 
 def _components(work: np.ndarray):
     """Step 1: the ink, the stats (x0, y0, x1, y1, area, label) of the components worth reading
-    (largest first), and whether some were left out. A component is the ink above half the
-    threshold that reaches the threshold somewhere (hysteresis, as a single digit grows): a faint
-    digit keeps its whole shape."""
+    (largest first: no specks, border blobs, rules), and whether some were left out. A component
+    is the ink above half the threshold that reaches the threshold somewhere (hysteresis, as a
+    single digit grows): a faint digit keeps its whole shape."""
     paper, ink, light_ink = _paper_and_ink(work)
     relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
     threshold = _threshold(relative)
@@ -164,7 +168,7 @@ def _components(work: np.ndarray):
     strong = (np.bincount(labels[relative > threshold], minlength=count) > 0)[1:]
     height, width = work.shape
     x, y, w, h, area = stats[1:].T
-    inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
+    inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height) & (w <= MAX_RUN * h)
     keep = np.nonzero(strong & inside & (area >= max(MIN_AREA, int(MIN_AREA_FRACTION * width * height))))[0]
     keep = keep[np.argsort(-area[keep], kind="stable")]
     capped = len(keep) > MAX_COMPONENTS
@@ -286,18 +290,21 @@ def _atoms(line: _Line, count: int) -> list[_Atom]:
 
 def _cuts(profile: np.ndarray) -> list[int]:
     """Candidate cuts of one component with this column ink ``profile``: the columns of least ink
-    among its local minima, MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit."""
+    among its local minima, MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit
+    (MAX_CUTS at most)."""
     width, part = len(profile), max(1, round(MIN_PART * STROKE_SIDE))
     if width < CUT_FROM * STROKE_SIDE:
         return []
     smooth = np.convolve(profile, np.ones(SMOOTH) / SMOOTH, mode="same")
     inner = np.arange(part, width - part)
     minima = inner[(smooth[inner] <= smooth[inner - 1]) & (smooth[inner] <= smooth[inner + 1])]
-    limit = int(np.ceil(CUTS_PER_DIGIT * width / (DIGIT_WIDTH * STROKE_SIDE)))
+    limit = min(MAX_CUTS, int(np.ceil(CUTS_PER_DIGIT * width / (DIGIT_WIDTH * STROKE_SIDE))))
     chosen: list[int] = []
+    taken = np.zeros(width, bool)  # columns closer than MIN_PART to a chosen cut
     for column in minima[np.argsort(smooth[minima], kind="stable")]:
-        if all(abs(column - c) >= part for c in chosen):
+        if not taken[column]:
             chosen.append(int(column))
+            taken[max(0, column - part + 1):column + part] = True
             if len(chosen) == limit:
                 break
     return sorted(chosen)
@@ -306,9 +313,11 @@ def _cuts(profile: np.ndarray) -> list[int]:
 def _candidates(line: _Line, atoms: list[_Atom]) -> tuple[list[_Candidate], bool]:
     """Step 6: the candidate digits, single atoms first, then runs of 2 to MAX_ATOMS neighbours
     narrow enough to be one digit, up to MAX_CANDIDATES; and whether some were left out."""
-    spans = [(first, first + size - 1) for size in range(1, MAX_ATOMS + 1)
-             for first in range(len(atoms) - size + 1)]
-    spans = [(first, last) for first, last in spans if first == last or _one_digit(atoms[first:last + 1])]
+    runs = ((first, first + size - 1) for size in range(1, MAX_ATOMS + 1)
+            for first in range(len(atoms) - size + 1))
+    spans = list(itertools.islice(((first, last) for first, last in runs
+                                   if first == last or _one_digit(atoms[first:last + 1])),
+                                  MAX_CANDIDATES + 1))
     candidates = []
     for first, last in spans[:MAX_CANDIDATES]:
         digit = _candidate_digit(line, atoms[first:last + 1])

@@ -78,6 +78,20 @@ def test_a_digit_in_pieces_side_by_side_is_read_once(classifier):
     assert answer.value == "04", answer.digits
 
 
+def test_a_rule_under_the_number_is_not_read(classifier):
+    """A line ruled across the page under the number (a component far wider than tall) is no
+    digit: the number reads the same, and the rule alone is no number."""
+    frame = spaced_number([4, 0, 7], np.random.default_rng(11))
+    clean = read_number(classifier, frame, "f", None)
+    bottom = max(y + h for _, _, (_, y, _, h) in clean.digits)
+    ruled = frame.copy()
+    cv2.line(ruled, (20, bottom + 12), (620, bottom + 16), (40, 40, 40), 4)
+    assert clean.value == "407" and read_number(classifier, ruled, "f", None).value == "407"
+    page = np.full((480, 640, 3), 210, np.uint8)
+    cv2.line(page, (20, 240), (620, 244), (40, 40, 40), 4)
+    assert read_number(classifier, page, "rule", None).digits == []
+
+
 def test_the_not_a_digit_output_leaves_a_mark_out():
     """With an 11-output model (the last: "not a digit"), a mark the model calls no digit is left
     out of the number; with 10 outputs every mark on the line is read."""
