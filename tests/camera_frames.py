@@ -154,7 +154,8 @@ def number_strip(digits28: Iterable[np.ndarray], rng: np.random.Generator, gaps:
     strip = np.zeros((28, 0), np.uint8)
     for digit in digits28:
         columns = np.nonzero(digit.max(0) > 30)[0]
-        factor = rng.uniform(*heights) if heights[0] < heights[1] else heights[0]  # the same frames as before
+        # no draw for a fixed height, so the default frames stay what they were
+        factor = rng.uniform(*heights) if heights[0] < heights[1] else heights[0]
         digit = _scaled(digit[:, columns.min():columns.max() + 1] if columns.size else digit, factor, rng)
         digit = np.roll(digit, int(rng.integers(-2, 3)), axis=0)
         gap = int(rng.integers(gaps[0], gaps[1] + 1)) if strip.shape[1] else 4
