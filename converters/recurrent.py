@@ -13,8 +13,10 @@ import numpy as np
 
 from converters import fused
 
-# Reset step of a float model: the reset value is free (no int8 scale to keep), so one channel.
-_FLOAT_RESET_CHANNELS = 1
+# The integer LSTM kernel saturates gate pre-activations at -8 (int16, 12 fractional bits), where
+# the forget gate still keeps 3e-4 of the old cell state: two reset steps clear it (1e-7), each
+# needing only that depth (fewer reset channels than one step at -12, the depth of the float op).
+RESET_STEPS, RESET_DEPTH = 2, 8.0
 
 
 class Recurrent:
@@ -32,7 +34,7 @@ class Recurrent:
         self.fused = fuse and self.kind == "LSTM"
         self.reset = None
         if self.fused:
-            self.reset = _reset_rows(weights, input_range)
+            self.reset = fused.reset_rows(*weights, input_range, RESET_DEPTH)
             weights[0] = np.concatenate([weights[0], self.reset[2]], axis=0)
         self.weights = [np.asarray(w, np.float32) for w in weights]
 
@@ -57,9 +59,9 @@ class Recurrent:
         k, value, _ = self.reset
         zeros_h = tf.zeros([1, self.units], tf.float32)
         zeros_c = tf.zeros([1, self.units], tf.float32)
-        x = fused._with_reset_step(x, k, value)
-        y = fused._fused_lstm_fn()(x, zeros_h, zeros_c, *[tf.identity(w) for w in self.weights])[1]
-        return y[:, 1:]  # the reset step's output is not the layer's
+        x = fused.with_reset_step(x, k, value, RESET_STEPS)
+        y = fused.fused_lstm_fn()(x, zeros_h, zeros_c, *[tf.identity(w) for w in self.weights])[1]
+        return y[:, RESET_STEPS:]  # the reset steps' outputs are not the layer's
 
 
 class Bidirectional:
@@ -71,11 +73,10 @@ class Bidirectional:
         self.merge = layer.merge_mode
 
     def __call__(self, x):
-        import tensorflow as tf
 
         a, b = self.forward(x), self.backward(x, backward=True)
         if self.merge == "concat":
-            return tf.concat([a, b], axis=-1)
+            return concat_features([a, b])
         if self.merge == "sum":
             return a + b
         if self.merge == "mul":
@@ -83,23 +84,23 @@ class Bidirectional:
         return (a + b) * 0.5  # "ave"
 
 
-def _reset_rows(weights, input_range: float | None):
-    """``(k, value, rows)`` of the self-resetting fused LSTM (:mod:`converters.fused`): ``k``
-    extra input channels whose kernel ``rows`` drive the input and forget gates below -12 when
-    the reset step feeds them ``value``. For a full-integer model ``value`` is the calibrated
-    input range and each weight the kernel's max |w|, so no int8 scale changes."""
-    kernel, recurrent, bias = weights
-    units = recurrent.shape[0]
-    w = float(np.abs(kernel).max()) or 1.0
-    bound = float((np.abs(recurrent).sum(0) + np.abs(bias))[:2 * units].max()) + 12.0
-    if input_range is None:
-        k, value = _FLOAT_RESET_CHANNELS, bound / w
-    else:
-        value = input_range or 1.0
-        k = max(1, int(np.ceil(bound / (w * value))))
-    rows = np.zeros((k, 4 * units))
-    rows[:, :2 * units] = -w
-    return k, value, rows
+def concat_features(tensors):
+    """``tf.concat(tensors, axis=-1)`` as zero-padded tensors added up. A CONCATENATION makes
+    the int8 quantizer give its inputs one shared scale, and when an ADD follows it that scale
+    is the ADD's output range: LSTM outputs in [-1, 1] then lose several bits. ADD inputs keep
+    their own scales; in float the zeros add nothing."""
+    import tensorflow as tf
+
+    widths = [t.shape[-1] for t in tensors]
+    width_all, before, parts = sum(widths), 0, []
+    for t, width in zip(tensors, widths):
+        pad = [[0, 0]] * (t.shape.rank - 1) + [[before, width_all - before - width]]
+        parts.append(tf.pad(t, pad))
+        before += width
+    total = parts[0]
+    for part in parts[1:]:  # not add_n: the int8 quantizer leaves ADD_N in float
+        total = total + part
+    return total
 
 
 def _unrolled_lstm(x, kernel, recurrent, bias):
