@@ -92,22 +92,28 @@ def _reset_step(model, spec, calib):
                 y = y @ ws[0] + (ws[1] if len(ws) > 1 else 0.0)
                 y = np.asarray(layer.activation(y.astype(np.float32)), np.float64)
         value = float(np.abs(y).max()) or 1.0
-    return reset_rows(*[np.asarray(w, np.float64) for w in lstm.get_weights()], value)
+    kernel, recurrent_kernel, bias = [np.asarray(w, np.float64) for w in lstm.get_weights()]
+    return reset_rows(kernel, one_step_drive(recurrent_kernel, bias), value)
 
 
-def reset_rows(kernel, recurrent_kernel, bias, value: float | None, depth: float = 12.0):
-    """``(k, value, rows)``: ``k`` extra input channels whose kernel ``rows`` drive the input and
-    forget gates below ``-depth`` when the reset step feeds them ``value`` (the LSTM input's
-    calibrated range, so that no int8 scale changes; None for a float model: then one channel
-    does)."""
+def one_step_drive(recurrent_kernel, bias, depth: float = 12.0) -> float:
+    """How far one reset step must push the input and forget gates' pre-activations so that they
+    end below ``-depth`` whatever the state: ``|h| <= 1`` bounds ``|U.h + b|``."""
     units = recurrent_kernel.shape[0]
+    return float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * units].max()) + depth
+
+
+def reset_rows(kernel, drive: float, value: float | None):
+    """``(k, value, rows)``: ``k`` extra input channels whose kernel ``rows`` lower the input and
+    forget gates' pre-activations by ``drive`` when the reset step feeds them ``value`` (the LSTM
+    input's calibrated range, so that no int8 scale changes; None for a float model: then one
+    channel does)."""
+    units = kernel.shape[1] // 4
     w = float(np.abs(kernel).max()) or 1.0
-    # |h| <= 1, so |U.h + b| for the i and f gates is bounded by:
-    bound = float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * units].max()) + depth
     if value is None:
-        k, value = 1, bound / w
+        k, value = 1, drive / w
     else:
-        k = max(1, int(np.ceil(bound / (w * value))))  # pre-activation <= -depth
+        k = max(1, int(np.ceil(drive / (w * value))))
     rows = np.zeros((k, 4 * units), np.float32)
     rows[:, :2 * units] = -w  # input gate and forget gate columns
     return k, value, rows
