@@ -219,6 +219,10 @@ def test_masking_custom_layers_and_shapes_are_refused():
         keras.Sequential([L.Input((5, 3)), Custom(name="c"), L.LSTM(4)]))
     assert "sequence length and feature sizes must be fixed" in _refused(
         keras.Sequential([L.Input((None, 3)), L.LSTM(4)]))
+    assert "layer 'td' (TimeDistributed) wraps a recurrent layer" in _refused(keras.Sequential(
+        [L.Input((5, 3, 2)), L.TimeDistributed(L.LSTM(4), name="td"), L.Flatten(), L.Dense(2)]))
+    assert "computes in float16 (dtype policy 'mixed_float16')" in _refused(keras.Sequential(
+        [L.Input((5, 3)), L.LSTM(4, dtype="mixed_float16", name="half")]))
     assert "no recurrent layer" in _refused(keras.Sequential([L.Input((5, 3)), L.Flatten(), L.Dense(2)]))
     a, b = L.Input((5, 3)), L.Input((5, 3))
     assert "2 inputs and 1 outputs" in _refused(keras.Model([a, b], L.LSTM(4)(L.Add()([a, b]))))
