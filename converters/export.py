@@ -1,11 +1,13 @@
-"""Convert a small Keras-3 LSTM classifier to TensorFlow Lite: :func:`to_tflite`.
-
-Supported model shape: a ``keras.Sequential`` of any number of ``Dense`` layers, exactly one
-``LSTM`` (``return_sequences=False``, ``tanh``/``sigmoid``, bias on, not ``go_backwards``), then
-any number of ``Dense`` layers -- e.g. ``Input((28, 28)) → Dense(28) → LSTM(28) → Dense(10)``.
+"""Convert a Keras-3 recurrent model to TensorFlow Lite: :func:`to_tflite`, and the graph forms
+``convert`` tries for it: :func:`candidate_forms`.
 
 TensorFlow 2.21 cannot convert the Keras-3 LSTM as-is (*TensorListReserve requires element_shape
-static*), so the LSTM is rebuilt in one of several graph forms, one module each:
+static*), so the recurrent layers are rebuilt in one of several graph forms. Any model that
+:func:`converters.support.check_convertible` accepts converts in the generic forms of
+:mod:`converters.walk` (``fused_reset``: every LSTM one self-resetting fused op, GRUs unrolled;
+``unrolled``: every recurrent layer unrolled). The seed architecture -- a ``Sequential`` of
+``Dense`` layers around one plain LSTM, e.g. ``Input((28, 28)) → Dense(28) → LSTM(28) →
+Dense(10)`` -- has its own, faster forms, one module each:
 
 =============== ============================================================= ==================
 form            what it is                                                    module
@@ -17,7 +19,7 @@ form            what it is                                                    mo
 ``unrolled``    Keras' graph with ``unroll=True``                             ``converters.graph``
 =============== ============================================================= ==================
 
-``convert`` tries the :data:`CANDIDATE_FORMS` of each mode and keeps the fastest (or, with
+``convert`` tries the :func:`candidate_forms` of each mode and keeps the fastest (or, with
 ``--prefer size``, the smallest) that passes parity. Measured trade-offs and the forms that fail
 are in docs/conversion.md.
 """
@@ -29,9 +31,11 @@ from typing import Callable
 
 import numpy as np
 
-from converters import fused, lean
+from converters import fused, lean, walk
 from converters.graph import Spec, save_keras
+from converters.support import check_convertible
 from edge_lstm import progress
+from edge_lstm.errors import EdgeLstmError
 from edge_lstm.quant import FULL_INTEGER, MODES
 from edge_lstm.recipe import FORMS
 
@@ -45,6 +49,15 @@ CANDIDATE_FORMS = {
     "int8": ("lean", "fused_reset"),
     "int16x8": ("lean", "unrolled"),
 }
+#: Forms ``convert`` tries for any other model with an LSTM (:mod:`converters.walk`); a model
+#: whose recurrent layers are all GRUs only has the ``unrolled`` form (TFLite has no GRU op).
+GENERIC_FORMS = {
+    "float32": ("fused_reset", "unrolled"),
+    "float16": ("fused_reset", "unrolled"),
+    "dynamic": ("fused_reset", "unrolled"),
+    "int8": ("fused_reset",),
+    "int16x8": ("unrolled",),
+}
 
 
 class ConversionError(RuntimeError):
@@ -53,26 +66,23 @@ class ConversionError(RuntimeError):
 
 def to_tflite(model, mode: str, calibration: np.ndarray | None,
               int8_io: bool = False, *, form: str | None = None) -> bytes:
-    """Convert ``model`` (a built ``keras.Sequential``, not modified) to a TFLite flatbuffer.
+    """Convert ``model`` (a built Keras model, not modified) to a TFLite flatbuffer.
 
     ``mode`` is one of :data:`~edge_lstm.quant.MODES`; the full-integer ones need
-    ``calibration``: a few hundred inputs ``(N, T, F)`` float32, preprocessed like inference
-    inputs (:func:`converters.convert.calibration_images`). ``int8_io`` gives a full-integer
-    model integer input and output (read their scale and zero point from the interpreter).
-    ``form`` is one of :data:`~edge_lstm.recipe.FORMS`, by default the mode's first candidate. Raises
+    ``calibration``: a few hundred inputs ``(N, *model.input_shape[1:])`` float32, preprocessed
+    like inference inputs. ``int8_io`` gives a full-integer model integer input and output (read
+    their scale and zero point from the interpreter). ``form`` is one of
+    :data:`~edge_lstm.recipe.FORMS`, by default the first of :func:`candidate_forms`. Generic
+    models (not the seed architecture) convert at batch 1. Raises
     :class:`ConversionError` with the reason when the mode cannot be produced."""
     import tensorflow as tf  # heavy import kept local
 
-    form = _check_request(mode, form, int8_io)
-    spec = _inspect(model)
-    calib = _check_calibration(calibration, spec) if mode in FULL_INTEGER else None
+    spec = _seed_spec(model)
+    form = _check_request(mode, form, int8_io, candidate_forms(model, mode) if form is None else None)
+    shape = tuple(model.inputs[0].shape[1:])
+    calib = _check_calibration(calibration, shape) if mode in FULL_INTEGER else None
     with tempfile.TemporaryDirectory(prefix="edge_lstm_export_") as tmp:
-        if form == "lean":
-            lean.save(model, spec, tmp)
-        elif form in ("fused", "fused_reset"):
-            fused.save(model, spec, tmp, self_reset=(form == "fused_reset"), calib=calib)
-        else:
-            save_keras(model, spec, tmp, unroll=(form == "unrolled"))
+        _save(model, spec, form, tmp, calib)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         _configure(converter, mode, calib, int8_io)
         try:
@@ -84,11 +94,44 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
             ) from exc
 
 
-def _check_request(mode: str, form: str | None, int8_io: bool) -> str:
-    """The form to build, once the mode, form and ``int8_io`` are known to go together."""
+def candidate_forms(model, mode: str) -> tuple[str, ...]:
+    """The graph forms ``convert`` tries for ``mode``, best guess first: :data:`CANDIDATE_FORMS`
+    for a ``Dense* → LSTM → Dense*`` Sequential, else :data:`GENERIC_FORMS` (forms that fuse
+    LSTMs only when the model has one)."""
     if mode not in MODES:
         raise ConversionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    form = form or CANDIDATE_FORMS[mode][0]
+    if _seed_spec(model) is not None:
+        return CANDIDATE_FORMS[mode]
+    if not _has_lstm(model):
+        return ("unrolled",)
+    return GENERIC_FORMS[mode]
+
+
+def _save(model, spec, form: str, path: str, calib) -> None:
+    """Write ``model`` in graph ``form`` as a SavedModel at ``path``."""
+    if spec is None:
+        if form not in walk.FORMS:
+            raise ConversionError(f"the {form} form only converts Dense → LSTM → Dense models; "
+                                  f"this model converts in the {' or '.join(walk.FORMS)} form")
+        try:
+            check_convertible(model)
+        except EdgeLstmError as e:
+            raise ConversionError(str(e)) from None
+        walk.save(model, path, form, calib)
+    elif form == "lean":
+        lean.save(model, spec, path)
+    elif form in ("fused", "fused_reset"):
+        fused.save(model, spec, path, self_reset=(form == "fused_reset"), calib=calib)
+    else:
+        save_keras(model, spec, path, unroll=(form == "unrolled"))
+
+
+def _check_request(mode: str, form: str | None, int8_io: bool, candidates) -> str:
+    """The form to build (by default the first of ``candidates``), once the mode, form and
+    ``int8_io`` are known to go together."""
+    if mode not in MODES:
+        raise ConversionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    form = form or candidates[0]
     if form not in FORMS:
         raise ConversionError(f"unknown graph form {form!r}; choose one of {', '.join(FORMS)}")
     if int8_io and mode not in FULL_INTEGER:
@@ -105,53 +148,42 @@ def _check_request(mode: str, form: str | None, int8_io: bool) -> str:
     return form
 
 
-def _inspect(model) -> Spec:
+def _seed_spec(model) -> Spec | None:
+    """The seed architecture's :class:`Spec` -- a ``Sequential`` of Dense (and Dropout) layers
+    around one plain LSTM over a fixed ``(timesteps, features)`` input, the only shape the
+    ``lean``, ``loop`` and ``fused`` forms convert -- or None for any other model."""
     import keras
 
-    shape = tuple(model.input_shape)
+    shape = tuple(model.input_shape) if isinstance(model, keras.Sequential) else ()
     if len(shape) != 3 or shape[1] is None or shape[2] is None:
-        raise ConversionError(
-            f"the model input must be (batch, timesteps, features) with fixed timesteps "
-            f"and features; got {shape}")
-    lstm_idx = [i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.LSTM)]
-    if len(lstm_idx) != 1:
-        raise ConversionError(f"expected exactly one LSTM layer, found {len(lstm_idx)}")
-    for i, layer in enumerate(model.layers):
-        if i != lstm_idx[0] and not isinstance(layer, (keras.layers.Dense, keras.layers.Dropout)):
-            raise ConversionError(
-                f"unsupported layer {layer.name!r} ({type(layer).__name__}); only Dense/Dropout "
-                "layers around a single LSTM are supported")
-    lstm = model.layers[lstm_idx[0]]
+        return None
+    kinds = [type(layer).__name__ for layer in model.layers]
+    if kinds.count("LSTM") != 1 or set(kinds) - {"LSTM", "Dense", "Dropout"}:
+        return None
+    lstm = model.layers[kinds.index("LSTM")]
     cfg = lstm.get_config()
-    problems = []
-    if cfg.get("return_sequences"):
-        problems.append("return_sequences=True")
-    if cfg.get("return_state"):
-        problems.append("return_state=True")
-    if cfg.get("go_backwards"):
-        problems.append("go_backwards=True")
-    if cfg.get("stateful"):
-        problems.append("stateful=True")
-    if not cfg.get("use_bias", True):
-        problems.append("use_bias=False")
-    if cfg.get("activation") != "tanh":
-        problems.append(f"activation={cfg.get('activation')!r} (needs 'tanh')")
-    if cfg.get("recurrent_activation") != "sigmoid":
-        problems.append(f"recurrent_activation={cfg.get('recurrent_activation')!r} (needs 'sigmoid')")
-    if problems:
-        raise ConversionError("the LSTM layer cannot be converted: " + ", ".join(problems))
-    return Spec(int(shape[1]), int(shape[2]), lstm_idx[0], int(lstm.units))
+    if (cfg["return_sequences"] or cfg["return_state"] or cfg["go_backwards"] or cfg["stateful"]
+            or not cfg["use_bias"] or cfg["activation"] != "tanh"
+            or cfg["recurrent_activation"] != "sigmoid"):
+        return None
+    return Spec(int(shape[1]), int(shape[2]), kinds.index("LSTM"), int(lstm.units))
 
 
-def _check_calibration(calibration, spec) -> np.ndarray:
+def _has_lstm(model) -> bool:
+    """Whether ``model`` has an LSTM, alone or in a ``Bidirectional``."""
+    return any(type(getattr(layer, "forward_layer", layer)).__name__ == "LSTM"
+               for layer in model.layers)
+
+
+def _check_calibration(calibration, shape: tuple) -> np.ndarray:
     if calibration is None:
         raise ConversionError(
             "full-integer quantization needs calibration data: pass a few hundred "
             "preprocessed training inputs (--calibration-samples)")
     calib = np.asarray(calibration, dtype=np.float32)
-    if calib.ndim != 3 or calib.shape[1:] != (spec.timesteps, spec.features) or len(calib) == 0:
+    if calib.shape[1:] != shape or len(calib) == 0:
         raise ConversionError(
-            f"calibration data must have shape (N, {spec.timesteps}, {spec.features}) with N > 0; "
+            f"calibration data must have shape (N, {', '.join(map(str, shape))}) with N > 0; "
             f"got {calib.shape}")
     if not np.isfinite(calib).all():
         raise ConversionError("calibration data contains NaN or infinite values")

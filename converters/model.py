@@ -1,4 +1,5 @@
-"""The seed architecture: each 28×28 image read as 28 time steps of 28 pixels."""
+"""The seed architecture (each 28×28 image read as 28 time steps of 28 pixels), and safe loading
+of any ``.keras`` model that converts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import keras
 
+from converters.support import check_convertible
 from edge_lstm.data import CLASSES, INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
 
@@ -41,7 +43,8 @@ def require_safe_keras(version: str = keras.__version__) -> None:
 
 
 def load(path) -> keras.Model:
-    """Load a ``.keras`` model in safe mode and check it takes 28×28 images and gives 10 classes.
+    """Load a ``.keras`` model in safe mode and check that it converts
+    (:func:`converters.support.check_convertible`).
 
     Only the Keras 3 zip format is read: legacy HDF5 and SavedModel files are refused before
     Keras sees them, as they can carry code that safe mode does not cover."""
@@ -61,7 +64,7 @@ def load(path) -> keras.Model:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for a bad file
         raise EdgeLstmError(f"{path}: not a readable Keras model ({type(e).__name__})") from None
-    if tuple(model.input_shape[1:]) != INPUT_SHAPE or tuple(model.output_shape[1:]) != (CLASSES,):
-        raise EdgeLstmError(f"{path}: model takes {model.input_shape[1:]} and gives "
-                            f"{model.output_shape[1:]}; expected {INPUT_SHAPE} → ({CLASSES},)")
+    if not isinstance(model, keras.Model):
+        raise EdgeLstmError(f"{path}: holds a {type(model).__name__}, not a Keras model")
+    check_convertible(model, path.name)
     return model

@@ -1,0 +1,225 @@
+"""Any Keras 3 recurrent model converts: the kinds of model users bring (Conv1D + LSTM, stacked
+LSTMs, an LSTM regressor, a per-step labeller, a Bidirectional LSTM, a GRU), each trained a few
+epochs on synthetic data, converted for real and run on LiteRT against Keras on held-out inputs
+the calibration never saw. Models that cannot convert are refused in one line."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("ai_edge_litert")
+
+from converters.export import candidate_forms, to_tflite  # noqa: E402
+from converters.model import load  # noqa: E402
+from converters.support import check_convertible  # noqa: E402
+from edge_lstm.errors import EdgeLstmError  # noqa: E402
+
+L = keras.layers
+STEPS, FEATURES, CLASSES = 24, 6, 3
+TRAIN, HELD_OUT = 600, 200
+
+
+def _signals(rng, n):
+    """Noisy sequences, each step of one class: a class is a bump on its own channel and a
+    rhythm on the others, so classes are well apart and a model learns them in a few epochs."""
+    classes = rng.integers(0, CLASSES, size=(n, 1)).repeat(STEPS, axis=1)
+    x = rng.normal(0, 0.6, size=(n, STEPS, FEATURES)).astype(np.float32)
+    t = np.arange(STEPS)
+    for c in range(CLASSES):
+        x[..., c] += (classes == c) * 1.5
+        x[..., CLASSES + c] += (classes == c) * np.sin(t * (c + 1) * 0.7)
+    return x, classes
+
+
+def _per_step(rng, n):
+    """Sequences whose class changes mid-way: the label of each step is its segment's class."""
+    x, classes = _signals(rng, n)
+    other, other_classes = _signals(rng, n)
+    cut = rng.integers(STEPS // 4, 3 * STEPS // 4, size=n)
+    later = np.arange(STEPS)[None, :] >= cut[:, None]
+    return np.where(later[..., None], other, x), np.where(later, other_classes, classes)
+
+
+def _classifier(*layers):
+    return [L.Input((STEPS, FEATURES)), *layers, L.Dense(CLASSES, activation="softmax")]
+
+
+KINDS = {
+    "conv1d_lstm": lambda: keras.Sequential(_classifier(
+        L.Conv1D(12, 3, activation="relu"), L.BatchNormalization(), L.MaxPooling1D(2),
+        L.LSTM(20), L.Dropout(0.1))),
+    "stacked_lstm": lambda: keras.Sequential(_classifier(
+        L.LSTM(16, return_sequences=True), L.LSTM(16, return_sequences=True), L.LSTM(12))),
+    "lstm_regressor": lambda: keras.Sequential([
+        L.Input((STEPS, FEATURES)), L.LSTM(16), L.Dense(8, activation="relu"), L.Dense(1)]),
+    "per_step_labeller": lambda: keras.Sequential([
+        L.Input((STEPS, FEATURES)), L.Dense(8), L.LSTM(16, return_sequences=True),
+        L.LayerNormalization(), L.TimeDistributed(L.Dense(CLASSES, activation="softmax"))]),
+    "bidirectional_lstm": lambda: _functional_bidirectional(),
+    "gru": lambda: keras.Sequential(_classifier(L.GRU(16))),
+}
+
+
+def _functional_bidirectional():
+    x = L.Input((STEPS, FEATURES))
+    y = L.Bidirectional(L.LSTM(10, return_sequences=True))(x)
+    y = L.Add()([y, L.Dense(20)(x)])
+    y = L.Bidirectional(L.LSTM(8), merge_mode="ave")(y)
+    return keras.Model(x, L.Dense(CLASSES, activation="softmax")(y))
+
+
+def _trained(kind):
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(7)
+    x, y = (_per_step if kind == "per_step_labeller" else _signals)(rng, TRAIN + HELD_OUT)
+    model = KINDS[kind]()
+    if kind == "lstm_regressor":
+        y = x[:, :, 0].mean(1, keepdims=True) + 0.5 * x[:, -1, 1:2]
+        model.compile(keras.optimizers.Adam(1e-2), "mse")
+    else:
+        y = y if kind == "per_step_labeller" else y[:, 0]
+        model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    model.fit(x[:TRAIN], y[:TRAIN], epochs=8, batch_size=32, verbose=0)
+    return model, x[:TRAIN], x[TRAIN:]
+
+
+def _interpreter(flatbuffer):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _run(interpreter, samples):
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    answers = []
+    for sample in samples:
+        interpreter.set_tensor(inp["index"], sample[None])
+        interpreter.invoke()
+        answers.append(interpreter.get_tensor(out["index"])[0].copy())
+    return np.array(answers)
+
+
+def _lstm_ops(interpreter):
+    return [op for op in interpreter._get_ops_details() if op["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+
+
+@pytest.fixture(scope="module", params=list(KINDS))
+def converted(request):
+    kind = request.param
+    model, train, held_out = _trained(kind)
+    mode, form = ("float16", "unrolled") if kind == "gru" else ("int8", "fused_reset")
+    flatbuffer = to_tflite(model, mode, train[:300], form=form)
+    return kind, model, flatbuffer, held_out
+
+
+def test_converted_model_agrees_with_keras_on_held_out_data(converted):
+    kind, model, flatbuffer, held_out = converted
+    expected = model.predict(held_out, verbose=0)
+    got = _run(_interpreter(flatbuffer), held_out)
+    assert got.shape == expected.shape
+    if kind == "lstm_regressor":
+        rmse = float(np.sqrt(np.mean((got - expected) ** 2)))
+        assert rmse <= 0.05 * float(expected.std()), (rmse, expected.std())
+    else:
+        agreement = float(np.mean(got.argmax(-1) == expected.argmax(-1)))
+        assert agreement >= 0.99, agreement
+
+
+def test_int8_lstms_are_fused_full_integer_and_compact(converted):
+    kind, model, flatbuffer, _ = converted
+    if kind == "gru":
+        assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in {
+            op["op_name"] for op in _interpreter(flatbuffer)._get_ops_details()}
+        return
+    interpreter = _interpreter(flatbuffer)
+    recurrent = [layer for layer in model.layers if type(layer).__name__ in ("LSTM", "Bidirectional")]
+    lstms = _lstm_ops(interpreter)
+    assert len(lstms) == sum(2 if type(layer).__name__ == "Bidirectional" else 1 for layer in recurrent)
+    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    for op in lstms:
+        assert all(dtypes[i] != np.float32 for i in op["inputs"] if i >= 0), op
+    # about a byte per parameter: the int8 weights, plus the reset channels and the op tables
+    assert len(flatbuffer) < 1.5 * model.count_params() + 24_000, (len(flatbuffer), model.count_params())
+
+
+def test_converted_model_is_stateless(converted):
+    """The same input gives the same answer whatever ran before, without reset_all_variables."""
+    _, _, flatbuffer, held_out = converted
+    interpreter = _interpreter(flatbuffer)
+    first = _run(interpreter, held_out[:1])
+    others = _run(interpreter, held_out[1:4])
+    np.testing.assert_allclose(_run(interpreter, held_out[:1]), first, atol=1e-5)
+    assert np.abs(others - first).max() > 1e-3  # the other inputs do give other answers
+
+
+def test_float_forms_convert_every_recurrent_kind(converted):
+    kind, model, _, held_out = converted
+    forms = candidate_forms(model, "float32")
+    assert forms == ("unrolled",) if kind == "gru" else len(forms) == 2
+    expected = model.predict(held_out[:20], verbose=0)
+    for form in forms:
+        got = _run(_interpreter(to_tflite(model, "float32", None, form=form)), held_out[:20])
+        np.testing.assert_allclose(got, expected, atol=1e-4, err_msg=form)
+
+
+def test_seed_model_keeps_its_forms():
+    from converters.export import CANDIDATE_FORMS
+    from converters.model import build
+
+    assert all(candidate_forms(build(), mode) == CANDIDATE_FORMS[mode] for mode in CANDIDATE_FORMS)
+
+
+def _refused(model):
+    with pytest.raises(EdgeLstmError) as caught:
+        check_convertible(model, "model.keras")
+    message = str(caught.value)
+    assert message.startswith("model.keras: ") and "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("layer, words", [
+    (L.LSTM(4, stateful=True, name="lstm_2"), "layer 'lstm_2' (LSTM) has stateful=True"),
+    (L.LSTM(4, go_backwards=True, name="back"), "layer 'back' (LSTM) has go_backwards=True"),
+    (L.GRU(4, activation="relu", name="g"), "layer 'g' (GRU) has activation='relu'"),
+    (L.LSTM(4, recurrent_activation="hard_sigmoid", name="h"), "recurrent_activation='hard_sigmoid'"),
+    (L.SimpleRNN(4, name="rnn"), "layer 'rnn' (SimpleRNN) is not supported"),
+])
+def test_unsupported_recurrent_options_are_refused(layer, words):
+    batch = 1 if getattr(layer, "stateful", False) else None
+    model = keras.Sequential([L.Input((5, 3), batch_size=batch), layer, L.Dense(2)])
+    assert words in _refused(model)
+
+
+def test_two_output_bidirectional_is_refused():
+    x = L.Input((5, 3))
+    forward, backward = L.Bidirectional(L.LSTM(4), merge_mode=None, name="bi")(x)
+    model = keras.Model(x, L.Dense(2)(L.Concatenate()([forward, backward])))
+    assert "layer 'bi' (Bidirectional) has merge_mode=None" in _refused(model)
+
+
+def test_masking_custom_layers_and_shapes_are_refused():
+    class Custom(L.Layer):
+        def call(self, x):
+            return x
+
+    assert "(Masking) masks time steps" in _refused(
+        keras.Sequential([L.Input((5, 3)), L.Masking(name="m"), L.LSTM(4)]))
+    assert "layer 'c' (Custom) is a custom layer" in _refused(
+        keras.Sequential([L.Input((5, 3)), Custom(name="c"), L.LSTM(4)]))
+    assert "sequence length and feature sizes must be fixed" in _refused(
+        keras.Sequential([L.Input((None, 3)), L.LSTM(4)]))
+    assert "no recurrent layer" in _refused(keras.Sequential([L.Input((5, 3)), L.Flatten(), L.Dense(2)]))
+    a, b = L.Input((5, 3)), L.Input((5, 3))
+    assert "2 inputs and 1 outputs" in _refused(keras.Model([a, b], L.LSTM(4)(L.Add()([a, b]))))
+    x = L.Input((5, 3))
+    assert "return_state=True" in _refused(keras.Model(x, L.LSTM(4, return_state=True)(x)[0]))
+
+
+def test_load_refuses_what_cannot_convert_in_one_line(tmp_path):
+    model = keras.Sequential([L.Input((5, 3)), L.Embedding(10, 4, mask_zero=True, name="words"),
+                              L.Reshape((5, 12)), L.LSTM(4)])
+    model.save(tmp_path / "masked.keras")
+    with pytest.raises(EdgeLstmError, match=r"^masked.keras: layer 'words' \(Embedding\) masks"):
+        load(tmp_path / "masked.keras")
