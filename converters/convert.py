@@ -74,16 +74,18 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
     one this host has) against the Keras model on held-out data (:func:`prepare`), with the
     task's default limits but those given in ``limits``; keep and record the best form of each
     mode. Returns the exit code: 1 if some mode has no model to ship."""
+    from converters.export import candidate_forms
     from edge_lstm import report
     from edge_lstm.verify import run as check
 
     for mode in modes:
         atomic.check_writable(output_path(model, out, mode), force)
-    calibration, reference, device_reference = prepare(model, data, eval_data, samples, limits,
-                                                       bool(set(FULL_INTEGER) & set(modes)))
+    net, calibration, reference, device_reference = prepare(
+        model, data, eval_data, samples, limits, bool(set(FULL_INTEGER) & set(modes)))
+    tries = {mode: (forms[mode],) if mode in forms else candidate_forms(net, mode) for mode in modes}
     specs = runtimes or runtime_matrix()
     with staging(out) as staged:
-        outcomes = convert_all(model, modes, staged, calibration, int8_io, forms, echo)
+        outcomes = convert_all(model, tries, staged, calibration, int8_io, echo)
         echo("checking parity against the Keras model…")
         results = check([o.path for o in outcomes if o.path], specs, reference, recorded=False)
         echo(report.table(results, reference))
@@ -96,7 +98,8 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
 
 def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int, limits: dict,
             calibrate: bool):
-    """``(calibration, reference, device_reference)``, every input checked before any work.
+    """``(keras_model, calibration, reference, device_reference)``, every input checked before
+    any work.
 
     The digit model (28×28 → 10) without ``--eval`` and with MNIST as ``data`` (or none) is
     calibrated on MNIST's training images and checked on the bundled test split, as always; any
@@ -115,7 +118,7 @@ def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int
     if digits:
         calibration = calibration_images(load_mnist(data).train.x, samples) if calibrate else None
         reference = keras_reference(model).with_limits(limits)
-        return calibration, reference, reference
+        return net, calibration, reference, reference
     if data is None:
         raise EdgeLstmError(f"{model.name} takes {input_shape}, not MNIST's {INPUT_SHAPE}: give "
                             "your data with --data DATA.npz (x, and y if you have it)")
@@ -126,17 +129,14 @@ def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int
                                  parity.USER_LIMITS).with_limits(limits)
     sample = reference.take(pick(len(reference), parity.reference_items(user.eval.x)))
     calibration = user.train.x[pick(len(user.train.x), samples)] if calibrate else None
-    return calibration, reference, sample
+    return net, calibration, reference, sample
 
 
-def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
-                int8_io: bool, forms: dict[str, str], echo: Echo) -> list[Outcome]:
-    """Convert ``model`` to each candidate form of each mode, each in a child process; never
-    raises for one conversion's failure. ``forms`` pins the graph form of some modes."""
-    from converters.export import CANDIDATE_FORMS
-
-    jobs = [(mode, form) for mode in modes for form in
-            ([forms[mode]] if mode in forms else CANDIDATE_FORMS[mode])]
+def convert_all(model: Path, tries: dict[str, tuple[str, ...]], out_dir: Path,
+                calibration: np.ndarray | None, int8_io: bool, echo: Echo) -> list[Outcome]:
+    """Convert ``model`` to each mode in each of the graph forms ``tries`` gives it, each in a
+    child process; never raises for one conversion's failure."""
+    jobs = [(mode, form) for mode, forms in tries.items() for form in forms]
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         calib_path = Path(tmp) / "calibration.npy"
