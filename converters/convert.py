@@ -78,10 +78,10 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
     from edge_lstm import report
     from edge_lstm.verify import run as check
 
-    for mode in modes:
-        atomic.check_writable(output_path(model, out, mode), force)
     net, calibration, reference, device_reference = prepare(
         model, data, eval_data, samples, limits, bool(set(FULL_INTEGER) & set(modes)))
+    for mode in modes:  # after the checks of the inputs: a refused input leaves no folder behind
+        atomic.check_writable(output_path(model, out, mode), force)
     tries = {mode: (forms[mode],) if mode in forms else candidate_forms(net, mode) for mode in modes}
     specs = runtimes or runtime_matrix()
     with staging(out) as staged:
@@ -247,7 +247,7 @@ def _record_reference(out_dir: Path, keras_model: Path, reference) -> None:
     kind = "predictions" if reference.digits else "reference"
     path = Path(out_dir) / f"{keras_model.stem}.{kind}.npz"
     reference.save(path)
-    facts = {"model": keras_model.name}
+    facts = {"model": keras_model.name, "limits": asdict(reference.limits)}
     if reference.labels is not None and reference.task != REGRESSION:
         facts["keras_accuracy"] = round(100 * float(
             np.mean(reference.outputs.argmax(-1) == reference.labels)), 3)
@@ -255,7 +255,7 @@ def _record_reference(out_dir: Path, keras_model: Path, reference) -> None:
         manifest.record(out_dir, path, kind=kind, images=len(reference), **facts)
     else:
         manifest.record(out_dir, path, kind=kind, items=len(reference), task=reference.task,
-                        limits=asdict(reference.limits), input_shape=list(reference.inputs.shape[1:]),
+                        input_shape=list(reference.inputs.shape[1:]),
                         output_shape=list(reference.outputs.shape[1:]), **facts)
 
 

@@ -78,10 +78,11 @@ def is_keras_layout(path: Path) -> bool:
 
 def _read(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if not isinstance(f, np.lib.npyio.NpzFile):
-                raise EdgeLstmError(f"{path}: not an .npz archive (a single array); save with "
-                                    "numpy.savez(path, x=…, y=…)")
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise EdgeLstmError(f"{path}: not an .npz archive (a single array); save with "
+                                "numpy.savez(path, x=…, y=…)")
+        with loaded as f:
             arrays = {k: f[k] for k in f.files}
     except EdgeLstmError:
         raise

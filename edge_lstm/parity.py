@@ -120,36 +120,48 @@ class Reference:
             raise EdgeLstmError(f"{path}: unreadable predictions file ({type(e).__name__}: "
                                 f"{str(e).strip() or 'damaged'})") from None
         if entry is None or entry.get("kind") != "reference":
-            return _digits(arrays, path)
+            return _digits(arrays, path, _limits(entry or {}, MNIST_LIMITS, path))
         return _user_reference(arrays, path, entry)
 
 
-def _digits(arrays: dict, path: Path) -> Reference:
+def _limits(entry: dict, default: Limits | None, path: Path) -> Limits:
+    """The limits recorded in a manifest ``entry``, else ``default`` (None: they must be there)."""
+    limits = entry.get("limits")
+    if limits is None and default is not None:
+        return default
+    if not isinstance(limits, dict) or set(limits) != set(Limits.__annotations__) \
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in limits.values()):
+        raise EdgeLstmError(f"{path}: its manifest entry needs limits "
+                            f"({', '.join(Limits.__annotations__)}: numbers)")
+    return Limits(**limits)
+
+
+def _digits(arrays: dict, path: Path, limits: Limits) -> Reference:
     probs, labels = arrays.get("probs"), arrays.get("labels")
     if probs is None or labels is None or probs.ndim != 2 or probs.shape[1] != CLASSES \
             or labels.shape != probs.shape[:1] or not np.issubdtype(labels.dtype, np.integer) \
             or np.any((labels < 0) | (labels >= CLASSES)):
         raise EdgeLstmError(f"{path}: not a predictions file (expected probabilities (N, {CLASSES}) "
                             "and N digit labels)")
-    return Reference(probs.astype(np.float32), labels, str(path))
+    return Reference(probs.astype(np.float32), labels, str(path), limits=limits)
 
 
 def _user_reference(arrays: dict, path: Path, entry: dict) -> Reference:
     inputs, outputs, labels = arrays.get("inputs"), arrays.get("outputs"), arrays.get("labels")
-    task, limits = entry.get("task"), entry.get("limits", {})
+    task, limits = entry.get("task"), _limits(entry, None, path)
     problem = None
     if inputs is None or outputs is None or outputs.ndim < 2 or len(inputs) != len(outputs) \
             or inputs.dtype != np.float32 or outputs.dtype != np.float32:
         problem = "expected float32 inputs and outputs, one output per input"
-    elif task not in TASKS or not isinstance(limits, dict) or set(limits) != set(Limits.__annotations__):
-        problem = f"its manifest entry needs a task ({', '.join(TASKS)}) and limits"
+    elif task not in TASKS:
+        problem = f"its manifest entry needs a task ({', '.join(TASKS)})"
     elif labels is not None and labels.shape != (outputs.shape if task == REGRESSION else outputs.shape[:-1]):
         problem = f"labels {labels.shape} do not match outputs {outputs.shape}"
     elif labels is not None and task != REGRESSION and not _class_ids(labels, outputs.shape[-1]):
         problem = f"labels must be class ids in 0..{outputs.shape[-1] - 1}"
     if problem:
         raise EdgeLstmError(f"{path}: not a reference file ({problem})")
-    return Reference(outputs, labels, str(path), inputs, task, Limits(**limits))
+    return Reference(outputs, labels, str(path), inputs, task, limits)
 
 
 def _class_ids(labels: np.ndarray, classes: int) -> bool:
