@@ -78,10 +78,11 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
     from edge_lstm import report
     from edge_lstm.verify import run as check
 
-    net, calibration, reference, device_reference = prepare(
-        model, data, eval_data, samples, limits, bool(set(FULL_INTEGER) & set(modes)))
-    for mode in modes:  # after the checks of the inputs: a refused input leaves no folder behind
-        atomic.check_writable(output_path(model, out, mode), force)
+    with _new_folder_removed_on_error(Path(out)):
+        for mode in modes:
+            atomic.check_writable(output_path(model, out, mode), force)
+        net, calibration, reference, device_reference = prepare(
+            model, data, eval_data, samples, limits, bool(set(FULL_INTEGER) & set(modes)))
     tries = {mode: (forms[mode],) if mode in forms else candidate_forms(net, mode) for mode in modes}
     specs = runtimes or runtime_matrix()
     with staging(out) as staged:
@@ -94,6 +95,19 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
         echo(line, err=True)
     echo(f"recorded in {Path(out) / 'manifest.json'}")
     return 1 if failures else 0
+
+
+@contextlib.contextmanager
+def _new_folder_removed_on_error(out: Path) -> Iterator[None]:
+    """The folders made for ``out`` are removed again if the inputs are refused: nothing written."""
+    made = [p for p in [out, *out.parents] if not p.exists()]
+    try:
+        yield
+    except EdgeLstmError:
+        for folder in made:  # innermost first; each is empty unless something else wrote there
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int, limits: dict,

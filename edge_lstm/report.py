@@ -11,10 +11,11 @@ from edge_lstm.verify import Result
 
 # Units as in bench and the manifest: %, percentage points, KB (1024 bytes), µs.
 COLUMNS = ("model", "runtime", "acc %", "acc Δ pp", "agree %", "max Δp", "size KB", "p50 µs", "result")
-REGRESSION_COLUMNS = ("model", "runtime", "RMSE", "RMSE/spread %", "max |Δ|", "size KB", "p50 µs",
+REGRESSION_COLUMNS = ("model", "runtime", "RMSE", "RMSE/spread %", "max Δ", "size KB", "p50 µs",
                       "result")
 SIGN = "acc Δ pp = model − Keras accuracy (negative: worse; the manifest's drop_pp is Keras − model)"
-SPREAD = "RMSE/spread % = RMSE against the Keras outputs / their standard deviation"
+SPREAD = ("RMSE/spread % = RMSE against the Keras outputs / their standard deviation; "
+          "max Δ = largest absolute difference")
 
 
 def _row(r: Result, columns: tuple = COLUMNS) -> list[str]:
@@ -93,14 +94,20 @@ def _details(m) -> list[str]:
     return lines
 
 
+def check_chartable(reference) -> None:
+    """Refuse a chart before any work when there is no accuracy to draw."""
+    if reference.task == REGRESSION or reference.labels is None:
+        from edge_lstm.errors import EdgeLstmError
+
+        raise EdgeLstmError("--chart draws accuracy against labels: this reference is a regression "
+                            "or has no labels")
+
+
 def chart(results: list[Result], path: Path) -> None:
     """Accuracy and agreement per model and runtime, as a PNG (needs matplotlib)."""
     from edge_lstm.errors import EdgeLstmError
 
     measured = [r for r in results if r.metrics]
-    if any(isinstance(r.metrics, RegressionMetrics) or r.metrics.accuracy is None for r in measured):
-        raise EdgeLstmError("--chart draws accuracy against labels: this reference is a regression "
-                            "or has no labels")
     try:
         import matplotlib
 

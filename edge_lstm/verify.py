@@ -133,6 +133,8 @@ def command(models: list[Path], runtimes: list[RuntimeSpec], keras_model: Path |
                            [paths[0].parent, manifest.models_dir()])
     if limit:
         reference = reference.head(limit)
+    if chart:
+        render.check_chartable(reference)
     runtimes = runtimes or [RuntimeSpec()]
     with tables.progress(len(paths) * len(runtimes), "parity") as step:
         results = run(paths, runtimes, reference, reference.limits.given(**limits), step=step)

@@ -112,6 +112,33 @@ def test_bench_measures_a_converted_forecaster_on_its_own_inputs(forecaster, tmp
     assert all(r["x_keras"] > 1 for r in json.loads(race.stdout) if r["model"] != "keras")
 
 
+def test_a_per_step_labeller_is_checked_on_every_step(tmp_path):
+    """Dense → LSTM(return_sequences) → TimeDistributed(Dense softmax): y holds a class per step."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    steps, classes = 20, 3
+    y = np.repeat(rng.integers(0, classes, (400, 4)), steps // 4, axis=1)  # a class per 5-step segment
+    x = rng.normal(0, 0.5, (400, steps, classes)).astype(np.float32) + np.eye(classes)[y]
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((steps, classes)), keras.layers.Dense(8),
+                            keras.layers.LSTM(12, return_sequences=True),
+                            keras.layers.TimeDistributed(keras.layers.Dense(classes, activation="softmax"))])
+    net.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    net.fit(x, y, epochs=4, batch_size=32, verbose=0)
+    net.save(tmp_path / "labeller.keras")
+    np.savez(tmp_path / "labeller.npz", x=x, y=y)
+    out = tmp_path / "out"
+    done = run_cli("convert", tmp_path / "labeller.keras", "--data", tmp_path / "labeller.npz",
+                   "--out", out, "--quant", "int8", "--calibration-samples", "100")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "80 held-out items (20 steps each), per-step" in done.stdout
+    code, results = device_parity(out / "labeller_int8.tflite")
+    assert code == 0, results
+    for r in results:
+        assert r["metrics"]["images"] == 80 * steps and r["metrics"]["agreement"] >= 99.0
+
+
 @pytest.fixture(scope="module")
 def dense_only(tmp_path_factory):
     import keras
