@@ -61,7 +61,7 @@ def _lstm_reference(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
             tf.constant(0.0))
 
 
-def _fused_lstm_fn():
+def fused_lstm_fn():
     import tensorflow as tf
 
     # Same attributes tf_keras attaches to its LSTM; "lstm_" prefix +
@@ -82,8 +82,6 @@ def _reset_step(model, spec, calib):
     import keras
 
     lstm = model.layers[spec.lstm_index]
-    kernel, recurrent_kernel, bias = [np.asarray(w, np.float64) for w in lstm.get_weights()]
-    u = spec.units
     # LSTM-input range seen on calibration data (pre-LSTM layers in numpy).
     value = 1.0
     if calib is not None:
@@ -94,12 +92,30 @@ def _reset_step(model, spec, calib):
                 y = y @ ws[0] + (ws[1] if len(ws) > 1 else 0.0)
                 y = np.asarray(layer.activation(y.astype(np.float32)), np.float64)
         value = float(np.abs(y).max()) or 1.0
-    w = float(np.abs(kernel).max())
-    # |h| <= 1, so |U.h + b| for the i and f gates is bounded by:
-    bound = float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * u].max())
-    k = max(1, int(np.ceil((bound + 12.0) / (w * value))))  # pre-activation <= -12
-    rows = np.zeros((k, 4 * u), np.float32)
-    rows[:, :2 * u] = -w  # input gate and forget gate columns
+    kernel, recurrent_kernel, bias = [np.asarray(w, np.float64) for w in lstm.get_weights()]
+    return reset_rows(kernel, one_step_drive(recurrent_kernel, bias), value)
+
+
+def one_step_drive(recurrent_kernel, bias, depth: float = 12.0) -> float:
+    """How far one reset step must push the input and forget gates' pre-activations so that they
+    end below ``-depth`` whatever the state: ``|h| <= 1`` bounds ``|U.h + b|``."""
+    units = recurrent_kernel.shape[0]
+    return float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * units].max()) + depth
+
+
+def reset_rows(kernel, drive: float, value: float | None):
+    """``(k, value, rows)``: ``k`` extra input channels whose kernel ``rows`` lower the input and
+    forget gates' pre-activations by ``drive`` when the reset step feeds them ``value`` (the LSTM
+    input's calibrated range, so that no int8 scale changes; None for a float model: then one
+    channel does)."""
+    units = kernel.shape[1] // 4
+    w = float(np.abs(kernel).max()) or 1.0
+    if value is None:
+        k, value = 1, drive / w
+    else:
+        k = max(1, int(np.ceil(drive / (w * value))))
+    rows = np.zeros((k, 4 * units), np.float32)
+    rows[:, :2 * units] = -w  # input gate and forget gate columns
     return k, value, rows
 
 
@@ -121,7 +137,7 @@ def save(model, spec, path: str, self_reset: bool = False, calib=None) -> None:
     import tensorflow as tf
 
     plan, reset = _plan(model, spec, self_reset, calib)
-    fused = _fused_lstm_fn()
+    fused = fused_lstm_fn()
     variables = [v for _, ws, _ in plan for v in ws]
 
     class _Fused(tf.Module):
@@ -136,7 +152,7 @@ def save(model, spec, path: str, self_reset: bool = False, calib=None) -> None:
                     zeros_h = tf.zeros([1, spec.units], tf.float32)
                     zeros_c = tf.zeros([1, spec.units], tf.float32)
                     if reset:
-                        x = _with_reset_step(x, *reset)
+                        x = with_reset_step(x, *reset)
                     x = fused(x, zeros_h, zeros_c, *[tf.identity(w) for w in ws])[0]
                 else:
                     x = tf.tensordot(x, ws[0], axes=[[x.shape.rank - 1], [0]])
@@ -176,12 +192,13 @@ def _plan(model, spec, self_reset: bool, calib):
     return plan, reset
 
 
-def _with_reset_step(x, k: int, value: float):
-    """``x`` with ``k`` zero channels, and a first time step that is ``value`` on them only."""
+def with_reset_step(x, k: int, value: float, steps: int = 1):
+    """``x`` with ``k`` zero channels, and ``steps`` first time steps that are ``value`` on them
+    only."""
     import tensorflow as tf
 
     feat = x.shape[-1]
     x = tf.pad(x, [[0, 0], [0, 0], [0, k]])
-    reset_row = np.zeros((1, 1, feat + k), np.float32)
+    reset_row = np.zeros((1, steps, feat + k), np.float32)
     reset_row[..., feat:] = value
     return tf.concat([tf.constant(reset_row), x], axis=1)

@@ -1,8 +1,8 @@
 """TensorFlow stand-ins for Keras' recurrent layers, for the generic graph forms (:mod:`converters.walk`).
 
-Each stand-in takes the layer's input at batch 1 and gives the layer's output, from weights held
-as plain ``tf.Variable`` copies (Keras-3 variables would stay resource variables in the TFLite
-model). An LSTM is either one self-resetting ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (``fused``, see
+Each stand-in takes the layer's input at batch 1 and gives the layer's output, from the layer's
+weights as constants (Keras-3 variables would stay resource variables in the TFLite model). An
+LSTM is either one self-resetting ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (``fused``, see
 :mod:`converters.fused`) or an unrolled cell; a GRU is always unrolled (TFLite has no GRU op).
 ``Bidirectional`` runs its backward layer on the reversed sequence and merges as Keras does.
 """
@@ -13,8 +13,14 @@ import numpy as np
 
 from converters import fused
 
-# Reset step of a float model: the reset value is free (no int8 scale to keep), so one channel.
-_FLOAT_RESET_CHANNELS = 1
+# Reset steps of a fused LSTM (see _reset_drive): several steps need a smaller push on the gates
+# than one, hence fewer reset channels; each costs one time step of compute.
+RESET_STEPS = 4
+# The integer LSTM kernel saturates gate pre-activations at -8 (int16, 12 fractional bits).
+GATE_FLOOR = -8.0
+# Largest cell state an int8 reset may leave from any earlier input: the gate floor alone leaves
+# up to 3.4e-4 (sigmoid(-8)), about one step of an int16 cell state of range 16.
+RESET_RESIDUAL = 5e-4
 
 
 class Recurrent:
@@ -30,10 +36,7 @@ class Recurrent:
             weights.append(np.zeros(weights[1].shape[1:] if not self.reset_after
                                     else (2, weights[1].shape[1])))
         self.fused = fuse and self.kind == "LSTM"
-        self.reset = None
-        if self.fused:
-            self.reset = _reset_rows(weights, input_range)
-            weights[0] = np.concatenate([weights[0], self.reset[2]], axis=0)
+        self.input_range = input_range
         self.weights = [np.asarray(w, np.float32) for w in weights]
 
     def __call__(self, x, backward: bool = False):
@@ -54,12 +57,17 @@ class Recurrent:
     def _fused(self, x):
         import tensorflow as tf
 
-        k, value, _ = self.reset
+        kernel, recurrent_kernel, bias = (np.asarray(w, np.float64) for w in self.weights)
+        # A float model's one reset channel takes any push: the largest one resets exactly.
+        drive = fused.one_step_drive(recurrent_kernel, bias) if self.input_range is None \
+            else _reset_drive(recurrent_kernel, bias, x.shape[1])
+        k, value, rows = fused.reset_rows(kernel, drive, self.input_range)
+        weights = [np.concatenate([kernel, rows]).astype(np.float32), *self.weights[1:]]
         zeros_h = tf.zeros([1, self.units], tf.float32)
         zeros_c = tf.zeros([1, self.units], tf.float32)
-        x = fused._with_reset_step(x, k, value)
-        y = fused._fused_lstm_fn()(x, zeros_h, zeros_c, *[tf.identity(w) for w in self.weights])[1]
-        return y[:, 1:]  # the reset step's output is not the layer's
+        x = fused.with_reset_step(x, k, value, RESET_STEPS)
+        y = fused.fused_lstm_fn()(x, zeros_h, zeros_c, *[tf.identity(w) for w in weights])[1]
+        return y[:, RESET_STEPS:]  # the reset steps' outputs are not the layer's
 
 
 class Bidirectional:
@@ -71,11 +79,10 @@ class Bidirectional:
         self.merge = layer.merge_mode
 
     def __call__(self, x):
-        import tensorflow as tf
 
         a, b = self.forward(x), self.backward(x, backward=True)
         if self.merge == "concat":
-            return tf.concat([a, b], axis=-1)
+            return concat_features([a, b])
         if self.merge == "sum":
             return a + b
         if self.merge == "mul":
@@ -83,23 +90,48 @@ class Bidirectional:
         return (a + b) * 0.5  # "ave"
 
 
-def _reset_rows(weights, input_range: float | None):
-    """``(k, value, rows)`` of the self-resetting fused LSTM (:mod:`converters.fused`): ``k``
-    extra input channels whose kernel ``rows`` drive the input and forget gates below -12 when
-    the reset step feeds them ``value``. For a full-integer model ``value`` is the calibrated
-    input range and each weight the kernel's max |w|, so no int8 scale changes."""
-    kernel, recurrent, bias = weights
-    units = recurrent.shape[0]
-    w = float(np.abs(kernel).max()) or 1.0
-    bound = float((np.abs(recurrent).sum(0) + np.abs(bias))[:2 * units].max()) + 12.0
-    if input_range is None:
-        k, value = _FLOAT_RESET_CHANNELS, bound / w
-    else:
-        value = input_range or 1.0
-        k = max(1, int(np.ceil(bound / (w * value))))
-    rows = np.zeros((k, 4 * units))
-    rows[:, :2 * units] = -w
-    return k, value, rows
+def _reset_drive(recurrent_kernel, bias, timesteps: int) -> float:
+    """The smallest push on the input and forget gates' pre-activations after which
+    :data:`RESET_STEPS` reset steps leave a cell state below :data:`RESET_RESIDUAL` from any
+    earlier state: ``|c| <= timesteps`` after a sequence, ``|h| <= 1``. Each step the state
+    shrinks by the forget gate (and gains at most the input gate), and the smaller ``h``, the
+    lower ``U.h + b`` lets the gates go: found by bisection on that worst case."""
+    units = recurrent_kernel.shape[0]
+    spread = float(np.abs(recurrent_kernel).sum(0)[:2 * units].max())
+    offset = float(np.abs(bias)[:2 * units].max())
+
+    def residual(drive):
+        c, h = float(timesteps), 1.0
+        for _ in range(RESET_STEPS):
+            gate = 1.0 / (1.0 + np.exp(-max(spread * h + offset - drive, GATE_FLOOR)))
+            c = gate * (c + 1.0)
+            h = np.tanh(c)
+        return c
+
+    low, high = 0.0, fused.one_step_drive(recurrent_kernel, bias)
+    for _ in range(30):
+        low, high = (low, (low + high) / 2) if residual((low + high) / 2) <= RESET_RESIDUAL \
+            else ((low + high) / 2, high)
+    return high
+
+
+def concat_features(tensors):
+    """``tf.concat(tensors, axis=-1)`` as zero-padded tensors added up. A CONCATENATION makes
+    the int8 quantizer give its inputs one shared scale, and when an ADD follows it that scale
+    is the ADD's output range: LSTM outputs in [-1, 1] then lose several bits. ADD inputs keep
+    their own scales; in float the zeros add nothing."""
+    import tensorflow as tf
+
+    widths = [t.shape[-1] for t in tensors]
+    width_all, before, parts = sum(widths), 0, []
+    for t, width in zip(tensors, widths):
+        pad = [[0, 0]] * (t.shape.rank - 1) + [[before, width_all - before - width]]
+        parts.append(tf.pad(t, pad))
+        before += width
+    total = parts[0]
+    for part in parts[1:]:  # not add_n: the int8 quantizer leaves ADD_N in float
+        total = total + part
+    return total
 
 
 def _unrolled_lstm(x, kernel, recurrent, bias):

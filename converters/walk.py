@@ -40,6 +40,8 @@ def save(model, path: str, form: str, calib: np.ndarray | None) -> None:
             return stand_ins[id(op)](args[0])
         if type(op).__name__ == "TimeDistributed":
             return _time_distributed(op.layer, args[0])
+        if type(op).__name__ == "Concatenate" and op.axis in (-1, len(args[0][0].shape) - 1):
+            return recurrent.concat_features(args[0])
         return op(*args, **kwargs)
 
     archive = keras.export.ExportArchive()
