@@ -133,6 +133,8 @@ def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int
         calibration = calibration_images(load_mnist(data).train.x, samples) if calibrate else None
         reference = keras_reference(model).with_limits(limits)
         return net, calibration, reference, reference
+    if data is None and eval_data is not None:
+        raise EdgeLstmError("--eval needs --data too: calibration and the training part come from it")
     if data is None:
         raise EdgeLstmError(f"{model.name} takes {input_shape}, not MNIST's {INPUT_SHAPE}: give "
                             "your data with --data DATA.npz (x, and y if you have it)")

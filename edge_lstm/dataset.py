@@ -42,7 +42,6 @@ class Part:
 class UserData:
     train: Part
     eval: Part
-    source: str
 
 
 def load(data: Path, eval_data: Path | None, input_shape: tuple) -> UserData:
@@ -67,7 +66,7 @@ def load(data: Path, eval_data: Path | None, input_shape: tuple) -> UserData:
     if len(held_out.x) < MIN_EVAL:
         raise EdgeLstmError(f"{eval_data or data}: {len(held_out.x)} held-out items; checking parity "
                             f"needs at least {MIN_EVAL}")
-    return UserData(train, held_out, str(data))
+    return UserData(train, held_out)
 
 
 def is_keras_layout(path: Path) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_lstm import atomic, tables
-from edge_lstm.dataset import REGRESSION
+from edge_lstm.dataset import PER_STEP, REGRESSION
 from edge_lstm.parity import RegressionMetrics
 from edge_lstm.verify import Result
 
@@ -40,7 +40,7 @@ def _what(reference) -> str:
     """What the reference's items are, for the line above the table."""
     if reference.digits:
         return f"{len(reference)} MNIST test images"
-    steps = f" ({reference.outputs.shape[1]} steps each)" if reference.task == "per-step" else ""
+    steps = f" ({reference.outputs.shape[1]} steps each)" if reference.task == PER_STEP else ""
     return f"{len(reference)} held-out items{steps}, {reference.task}"
 
 

@@ -172,10 +172,13 @@ def test_bad_data_is_one_line_and_writes_nothing(forecaster, dense_only, tmp_pat
         (model, tmp_path / "text.npz", "not a readable .npz file"),
         (dense_only, data, "no recurrent layer"),
     ]
-    for keras_model, npz, message in cases:
+    cases = [(m, ["--data", npz], message) for m, npz, message in cases] + [
+        (model, ["--eval", data], "--eval needs --data too"),
+        (model, [], "takes (32, 1), not MNIST's (28, 28): give your data with --data")]
+    for keras_model, data_options, message in cases:
         out = tmp_path / "out"
-        done = run_cli("convert", keras_model, "--data", npz, "--out", out, "--quant", "int8")
-        assert done.returncode == 2, (npz, done.stderr)
+        done = run_cli("convert", keras_model, *data_options, "--out", out, "--quant", "int8")
+        assert done.returncode == 2, (data_options, done.stderr)
         (line,) = done.stderr.strip().splitlines()
         assert line.startswith("error: ") and message in line, line
         assert not out.exists()
