@@ -284,7 +284,8 @@ def bench_command(
     runtime: Optional[Runtime] = typer.Option(None, "--runtime", "-r",
                                               help="Runtime for the .tflite models."),
     keras_model: Optional[Path] = typer.Option(None, "--keras", **InputFile, help="Keras baseline "
-                                               "(default: the manifest's .keras model, when "
+                                               "(default: the manifest's .keras model, or the one "
+                                               "convert recorded if it is in the folder, when "
                                                "TensorFlow is installed)."),
     no_keras: bool = typer.Option(False, "--no-keras", help="Skip the Keras baseline and the peer."),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Also race ONNX Runtime on Keras' own "
@@ -296,8 +297,11 @@ def bench_command(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """Measure each model's latency (p50/p95/p99, raced in one process against Keras and the ONNX
-    Runtime peer), load time, throughput at batch 1 and N, peak memory, size and the camera
-    pipeline's per-frame cost, with the ratios to Keras and to the peer."""
+    Runtime peer), load time, throughput at batch 1 and N, peak memory, size and, for the digit
+    model, the camera pipeline's per-frame cost, with the ratios to Keras and to the peer.
+
+    Any converted model is measured on the inputs of the reference recorded beside it (your
+    model: the held-out items convert kept); the models of one run take the same input shape."""
     from edge_lstm import bench
 
     bench.run(models, runtime and runtime.value, keras_model, no_keras, peer, repeats, batch,
