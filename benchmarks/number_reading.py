@@ -1,16 +1,23 @@
 """Held-out number reading: exact-read rate per number length and time per 640x480 frame.
 
-Numbers are composed from MNIST *test* digits (edge_lstm/data/mnist_test.npz, never trained on)
-and drawn as camera frames by tests/camera_frames.render_number: digits side by side with gaps
-from overlapping (touching strokes) to wide, a slope of up to 8 degrees, paper, light, blur,
-noise and JPEG.  Each frame goes through ``edge_lstm.infer.read_number`` (what ``infer --number``
-runs) with the shipped recommended model and the default --min-confidence 0.5.  A read is exact
-when every digit is right, in the right order, and no digit is missing or extra.
+Numbers are composed from MNIST *test* digits (edge_lstm/data/mnist_test.npz, never trained on
+and never used to tune the segmentation) and drawn as camera frames by
+tests/camera_frames.render_number, in two sets:
+- ``camera``: digits side by side with gaps from -3 px (at MNIST's 28-px scale: overlapping,
+  touching strokes) to 8 px, each shifted up or down by up to 2 px, the line sloped by up to 8
+  degrees, on paper with uneven light, blur, noise and JPEG;
+- ``harder``: gaps from -5 to 14 px, slope up to 12 degrees, and digits of different heights in
+  one number (70-100%, each at a random height on the line).
+Each frame goes through ``edge_lstm.infer.read_number`` (what ``infer --number`` runs) with the
+shipped recommended model and the default --min-confidence 0.5. A read is exact when every digit
+is right, in the right order, and no digit is missing or extra.
 
 Timing: the median over the 4-digit frames, against ``classify`` (one digit, ``infer``) on the
-same frames in the same process as the baseline.
+same frames in the same process as the baseline; and a page of 200 blobs (candidates capped).
+Wall-clock time, and CPU time of the process beside it: on a shared machine a frame waiting for
+a core shows in the first only.
 
-    python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6]
+    python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6] [--sets camera,harder]
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the frame renderer
@@ -30,41 +38,70 @@ from edge_lstm.data import load_test_split  # noqa: E402
 from edge_lstm.infer import classify, read_number  # noqa: E402
 from edge_lstm.runtime import Classifier  # noqa: E402
 
+SETS = {  # name -> (seed base, render_number keyword arguments)
+    "camera": (1000, {}),
+    "harder": (2000, {"gaps": (-5, 14), "max_angle": 12.0, "heights": (0.7, 1.0)}),
+}
 
-def measure(classifier: Classifier, length: int, frames: int) -> tuple[float, float, list, list]:
-    """(exact-read rate, rate with the right digit count, ms per frame --number, ms for one digit)."""
-    test, rng = load_test_split(), np.random.default_rng(1000 + length)
+
+def measure(classifier: Classifier, length: int, frames: int, kind: str) -> tuple[float, float, list, list]:
+    """(exact-read rate, rate with the right digit count, (wall, CPU) ms per frame with --number,
+    the same for one digit)."""
+    seed, style = SETS[kind]
+    test, rng = load_test_split(), np.random.default_rng(seed + length)
     exact = counted = 0
     number_ms, digit_ms = [], []
     for _ in range(frames):
         picks = rng.choice(len(test), length, replace=False)
-        frame = render_number(test.x[picks], rng)
-        start = time.perf_counter()
-        answer = read_number(classifier, frame, "frame", None, None, 0.5)
-        number_ms.append(1e3 * (time.perf_counter() - start))
-        start = time.perf_counter()
-        classify(classifier, frame, "frame", None, None, 0.5)
-        digit_ms.append(1e3 * (time.perf_counter() - start))
+        frame = render_number(test.x[picks], rng, **style)
+        answer, ms = timed(read_number, classifier, frame, "frame", None, None, 0.5)
+        number_ms.append(ms)
+        digit_ms.append(timed(classify, classifier, frame, "frame", None, None, 0.5)[1])
         exact += answer.value == "".join(map(str, test.y[picks]))
         counted += len(answer.digits) == length
     return exact / frames, counted / frames, number_ms, digit_ms
+
+
+def timed(function, *args):
+    """``function(*args)`` and the (wall, CPU) milliseconds it took."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*args)
+    return result, (1e3 * (time.perf_counter() - wall), 1e3 * (time.process_time() - cpu))
+
+
+def blobs_page() -> np.ndarray:
+    """8 lines of 25 strokes: more components, and more on a line, than are read."""
+    page = np.full((480, 640), 220, np.uint8)
+    for k in range(200):
+        x, y = 16 + (k % 25) * 24, 16 + (k // 25) * 56
+        cv2.rectangle(page, (x, y), (x + 7, y + 19), 30, -1)
+    return page
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--lengths", default="2,3,4,5,6")
+    parser.add_argument("--sets", default=",".join(SETS))
     args = parser.parse_args()
     classifier = Classifier(manifest.recommended_model())
     print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per length")
-    for length in (int(n) for n in args.lengths.split(",")):
-        exact, counted, number_ms, digit_ms = measure(classifier, length, args.frames)
-        line = f"{length} digits: exact {exact:.1%}, digit count right {counted:.1%}"
-        if length == 4:
-            number, digit = np.median(number_ms), np.median(digit_ms)
-            line += (f"; 640x480 frame median {number:.2f} ms with --number, {digit:.2f} ms for one "
-                     f"digit (ratio {number / digit:.2f})")
-        print(line, flush=True)
+    for kind in args.sets.split(","):
+        for length in (int(n) for n in args.lengths.split(",")):
+            exact, counted, number_ms, digit_ms = measure(classifier, length, args.frames, kind)
+            line = f"{kind} {length} digits: exact {exact:.1%}, digit count right {counted:.1%}"
+            if length == 4:
+                (number, number_cpu), (digit, digit_cpu) = np.median(number_ms, 0), np.median(digit_ms, 0)
+                line += (f"; 640x480 frame median {number:.2f} ms with --number ({number_cpu:.2f} ms CPU), "
+                         f"{digit:.2f} ms for one digit ({digit_cpu:.2f} ms CPU), ratio {number / digit:.2f} "
+                         f"({number_cpu / digit_cpu:.2f} CPU)")
+            print(line, flush=True)
+    page = blobs_page()
+    read_number(classifier, page, "warm-up", None)
+    answers = [timed(read_number, classifier, page, "blobs", None) for _ in range(20)]
+    wall, cpu = np.median([ms for _, ms in answers], 0)
+    print(f"200 blobs: median {wall:.2f} ms ({cpu:.2f} ms CPU), capped {answers[0][0].capped}, "
+          f"{len(answers[0][0].digits)} digits read")
 
 
 if __name__ == "__main__":

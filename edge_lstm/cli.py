@@ -248,9 +248,9 @@ def infer_command(
                                          "probability."),
     number: bool = typer.Option(False, "--number", help="Read every digit on the frame's line of "
                                 "writing, left to right, as one number (JSON: number, digits with "
-                                "label, confidence and box; capped: more than 20 candidates, the "
-                                "widest were read). The number is none when a digit is below "
-                                "--min-confidence."),
+                                "label, confidence and box; capped: the frame had too many ink "
+                                "blobs or candidate digits, so some were not read). The number is "
+                                "none when a digit is below --min-confidence."),
     steady: Optional[int] = typer.Option(None, min=1, metavar="N", help="With --video or --camera: "
                                          "also report the last value (digit or number, none "
                                          "included) that held for N consecutive frames, on every "

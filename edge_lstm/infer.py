@@ -24,7 +24,7 @@ import numpy as np
 from edge_lstm import atomic
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.exits import INTERRUPTED
-from edge_lstm.number import find_digits
+from edge_lstm.number import DIGIT_CLASSES, find_digits
 from edge_lstm.preprocess import Digit, _search_region, to_mnist
 from edge_lstm.runtime import Classifier
 from edge_lstm.sources import Frame
@@ -116,22 +116,19 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
 
 def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: int | None,
                 roi=None, min_confidence: float = 0.0) -> NumberAnswer:
-    """One frame → the number on it: each digit classified (in one batch); a digit below
-    ``min_confidence`` has label None."""
+    """One frame → the number on it: candidate digits classified in one batch, the most confident
+    reading kept; a digit below ``min_confidence`` has label None."""
     start = time.perf_counter()
     try:
         dx, dy, _, _ = region = _search_region(roi, image.shape[:2])  # ValueError: roi outside the frame
-        crop = image[dy:dy + region[3], dx:dx + region[2]]
-        found = find_digits(crop)
+        found = find_digits(image[dy:dy + region[3], dx:dx + region[2]], classifier.predict)
     except ValueError as e:
         raise EdgeLstmError(f"{source}: {e}") from None
     digits = []
-    if found.digits:
-        probs = classifier.predict(np.stack([d.image for d in found.digits]))
-        for digit, p in zip(found.digits, probs):
-            label, (x, y, w, h) = int(p.argmax()), digit.box
-            box = (x + dx, y + dy, w, h)
-            digits.append((label if p[label] >= min_confidence else None, float(p[label]), box))
+    for digit, p in zip(found.digits, found.probs):
+        label, (x, y, w, h) = int(p[:DIGIT_CLASSES].argmax()), digit.box
+        sure = p[label] >= min_confidence
+        digits.append((label if sure else None, float(p[label]), (x + dx, y + dy, w, h)))
     return NumberAnswer(source, frame, digits, found.capped, 1e3 * (time.perf_counter() - start))
 
 

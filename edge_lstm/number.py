@@ -1,109 +1,180 @@
 """Camera frame -> every digit on one line of writing, left to right (``infer --number``).
 
 The same recipe as :mod:`edge_lstm.preprocess` (working copy, paper and ink, threshold, MNIST
-layout), with the one-digit step ("the largest component") replaced by a search for all of them:
-1. components of the ink, without specks and border blobs (capped at MAX_COMPONENTS, largest first);
-2. each large component takes the pieces of a broken digit that lie above or below it
-   (``_merge_pieces``: pieces beside it are the next digit, not part of this one);
-3. the digits on the line of the tallest one (a least-squares line through the centres: slope is
-   fine), without dots and specks far shorter than the line's digits;
-4. a blob much wider than a digit is several touching digits: cut at the columns of least ink;
-5. each digit is sampled at full resolution and laid out like MNIST, as a single digit is.
-OpenCV + numpy only (never imports TensorFlow).
+layout), with the one-digit step ("the largest component") replaced by a search for all of them,
+segmentation by recognition:
+1. components of the ink, without specks, border blobs and rules (capped at MAX_COMPONENTS, largest
+   first);
+2. each large component takes the pieces of a broken digit that lie above or below it;
+3. the components on the line of the tallest one (a least-squares line through the centres: slope
+   is fine), without dots and specks far shorter than the line's digits;
+4. the line's ink sampled once at full resolution, its digit height at STROKE_SIDE, stroke width
+   normalised like a single digit's;
+5. atoms: each component, a wide one cut at a few columns of little ink (candidate cuts);
+6. candidate digits: one atom, or a few neighbouring atoms (touching digits cut apart, a digit in
+   pieces side by side), each laid out like MNIST; all classified in one model call;
+7. the reading: the candidates that cover the line with the best joint confidence (a dynamic
+   program over the atoms).
+OpenCV + numpy only (never imports TensorFlow): the caller passes the classifier's ``predict``.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import itertools
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
 
 from edge_lstm.preprocess import (
+    INK_LEVEL,
+    INK_PAD,
     MIN_AREA,
     MIN_AREA_FRACTION,
-    MIN_CONTRAST,
-    MIN_DIGIT,
-    MIN_DIGIT_FRACTION,
     PIECE_AREA,
+    STROKE_SIDE,
     Box,
     Digit,
+    _centre_by_mass,
     _enlarge_tiny,
-    _Found,
+    _fit_20,
     _frame_box,
+    _ink_in_box,
+    _ink_levels,
     _merge_pieces,
-    _mnist_layout,
+    _normalise_stroke_width,
     _paper_and_ink,
-    _sample,
     _threshold,
     _validate,
     _working_copy,
 )
 
-__all__ = ["MAX_DIGITS", "Digits", "find_digits"]
+__all__ = ["DIGIT_CLASSES", "MAX_DIGITS", "MAX_CANDIDATES", "Reading", "find_digits"]
 
-MAX_DIGITS = 20  # digits read per frame: a page of writing or a textured scene stays fast
+DIGIT_CLASSES = 10  # outputs 0-9 are the digits; an 11th output, if any, is "not a digit"
+MAX_DIGITS = 20  # line components read per frame: a page of writing or a textured scene stays fast
 MAX_COMPONENTS = 5 * MAX_DIGITS  # components grouped into digits, largest first
+MAX_CANDIDATES = 96  # candidate digits classified per frame (one model call of ~0.3 ms)
 MIN_HEIGHT = 0.4  # a digit is at least this fraction of the tallest digit on the line (dots are not)
 LINE_SPREAD = 0.6  # its centre lies within this fraction of the line's digit height from the line
 FRAGMENT, FRAGMENT_GAP = 0.75, 0.15  # a piece shorter than this * the line's digit height, this close
 OVERLAP = 0.5  # a piece of a broken digit overlaps it over this fraction of the piece's width
-DIGIT_WIDTH = 0.8  # a handwritten digit's median width / height (MNIST, 1 excepted)
-SPLIT_RATIO = 1.1  # a blob wider than this * the line's digit height holds several digits
-CUT_WINDOW = 0.35  # a cut lies within this fraction of a digit's width from its expected column
+LINE_MARGIN = 0.1  # margin around the line's box (fraction of its digit height) for faint stroke ends
+# candidate cuts and merges, in fractions of the line's digit height
+DIGIT_WIDTH = 0.8  # a handwritten digit's median width (MNIST, 1 excepted)
+CUT_FROM = 0.6  # a component at least this wide may be several touching digits
+MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about this narrow)
+CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
+MAX_CUTS = 24  # per component: about eight touching digits
+MAX_RUN = 8.0  # a component wider than this * its height is a rule or a border, not touching digits
+SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
+MAX_ATOMS = 5  # atoms a candidate digit is made of, at most
+MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
+MERGE_GAP = 0.25  # ...with gaps between its atoms of at most this much
+# A candidate's score, for its most probable digit d: log p(d) - NARROW_COST * its missing width
+# (width / height below NARROWEST[d], as a fraction of it) - WIDE_COST * its excess width (width /
+# the line's digit height over WIDEST[d]: a pair can look like one tall digit) - SHORT_COST * its
+# missing height (below SHORTEST), + DIGIT_BONUS, + CUT_BONUS per candidate cut it leaves uncut.
+# A reading's score is the sum over its digits. Tuned on numbers of MNIST *training* digits.
+NARROWEST = np.array([0.65, 0.2, 0.65, 0.55, 0.55, 0.6, 0.5, 0.5, 0.5, 0.5])  # width / height of
+WIDEST = np.array([1.25, 0.8, 1.33, 1.11, 1.11, 1.43, 1.0, 1.05, 1.05, 0.9])  # each digit 0-9: 5th
+# and 95th percentiles in MNIST's training set; beyond them, it is more likely a piece or a pair
+SHORTEST = FRAGMENT  # height / the line's digit height: shorter, it is more likely a piece of one
+NARROW_COST, WIDE_COST, SHORT_COST = 0.5, 1.0, 2.0
+DIGIT_BONUS = 0.7  # without it, fewer (merged) digits would always win...
+CUT_BONUS = 0.7  # ...but a cut through a component needs more than the classifier liking both pieces
+SKIP = -8.0  # score of leaving an atom out (a speck, a candidate not classified); see _skip_scores
 
 
-class Digits(NamedTuple):
-    """The digits found, left to right; ``capped``: there were more than MAX_DIGITS candidates
-    (or MAX_COMPONENTS components), so some were not read."""
+class Reading(NamedTuple):
+    """The digits read, left to right, with their probabilities (one row each, as ``predict`` gave
+    them); ``capped``: there were more than MAX_COMPONENTS components, MAX_DIGITS components on
+    the line or MAX_CANDIDATES candidate digits, so some were not read."""
     digits: list[Digit]
+    probs: np.ndarray
     capped: bool
 
 
 class _Ink(NamedTuple):
     """The frame's ink on the working copy."""
     relative: np.ndarray  # ink darkness relative to the paper (255 = black)
-    labels: np.ndarray  # components above the threshold
-    low: np.ndarray  # components above half the threshold, into which a digit grows
+    labels: np.ndarray  # components above half the threshold
     paper: np.ndarray
     light_ink: bool
     threshold: int
 
 
-def find_digits(image: np.ndarray, max_digits: int = MAX_DIGITS) -> Digits:
+class _Line(NamedTuple):
+    """The line's ink at full resolution, laid out like a single digit's before its 20x20 fit."""
+    ink: np.ndarray  # stroke-normalised ink (paper 0, ink ~1), padded by INK_PAD
+    owner: np.ndarray  # per pixel: 1 + index of the line component it belongs to, 0 for none
+    scale: float  # ``ink`` pixels per frame pixel
+    origin: tuple[int, int]  # corner of the sampled box in the frame
+
+
+class _Atom(NamedTuple):
+    """Columns [start, stop) of one line component: all of it, or a part between candidate cuts."""
+    owner: int
+    start: int
+    stop: int
+
+
+class _Candidate(NamedTuple):
+    """Atoms first..last (inclusive) read as one digit."""
+    first: int
+    last: int
+    digit: Digit  # box in line-ink coordinates until it is chosen
+    uncut: int  # candidate cuts between its atoms (atoms of one component)
+
+
+def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
+                max_digits: int = MAX_DIGITS) -> Reading:
     """Every digit on the main line of writing in ``image``, left to right, as MNIST-like
-    :class:`Digit` s with boxes in frame coordinates.  Raises ``ValueError`` like ``to_mnist``."""
+    :class:`Digit` s with boxes in frame coordinates, read with ``predict`` ((N, 28, 28) images ->
+    (N, 10 or 11) probabilities).  Raises ``ValueError`` like ``to_mnist``."""
     image = _validate(image)
     frame, upscale = _enlarge_tiny(image)
     work = _working_copy(frame)
     ink, stats, capped = _components(work)
-    boxes = _split_wide(ink, *_on_one_line(_group(stats)))
-    if len(boxes) > max_digits:  # keep the widest, still in reading order
-        largest = sorted(sorted(boxes, key=lambda b: b[1][0] - b[1][1])[:max_digits], key=lambda b: b[1][0])
-        boxes, capped = largest, True
+    groups, height = _on_one_line(_group(stats))
+    if len(groups) > max_digits:  # keep the widest, still in reading order
+        groups = sorted(sorted(groups, key=lambda g: g[1][0] - g[1][2])[:max_digits], key=lambda g: g[1][0])
+        capped = True
+    line = _sample_line(frame, work.shape, ink, groups, height) if groups else None
+    if line is None:
+        return Reading([], np.zeros((0, DIGIT_CLASSES), np.float32), capped)
+    atoms = _atoms(line, len(groups))
+    candidates, too_many = _candidates(line, atoms)
+    probs = predict(np.stack([c.digit.image for c in candidates])) if candidates else \
+        np.zeros((0, DIGIT_CLASSES), np.float32)
+    chosen = _best_reading(len(atoms), candidates, probs)
     region = (0, 0, image.shape[1], image.shape[0])
-    digits = [_digit(frame, work.shape, ink, labels, columns, upscale, region) for labels, columns in boxes]
-    return Digits([d for d in digits if d is not None], capped)
+    digits = [Digit(candidates[k].digit.image,
+                    _frame_box(candidates[k].digit.box, line.origin, line.scale, upscale, region))
+              for k in chosen]
+    return Reading(digits, probs[chosen], capped or too_many)
 
 
 def _components(work: np.ndarray):
     """Step 1: the ink, the stats (x0, y0, x1, y1, area, label) of the components worth reading
-    (largest first), and whether some were left out."""
+    (largest first: no specks, border blobs, rules), and whether some were left out. A component
+    is the ink above half the threshold that reaches the threshold somewhere (hysteresis, as a
+    single digit grows): a faint digit keeps its whole shape."""
     paper, ink, light_ink = _paper_and_ink(work)
     relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
     threshold = _threshold(relative)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((relative > threshold).astype(np.uint8),
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((relative > threshold // 2).astype(np.uint8),
                                                                connectivity=8)
-    _, low = cv2.connectedComponents((relative > threshold // 2).astype(np.uint8), connectivity=8)
+    strong = (np.bincount(labels[relative > threshold], minlength=count) > 0)[1:]
     height, width = work.shape
     x, y, w, h, area = stats[1:].T
-    inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
-    keep = np.nonzero(inside & (area >= max(MIN_AREA, int(MIN_AREA_FRACTION * width * height))))[0]
+    inside = (x > 0) & (y > 0) & (x + w < width) & (y + h < height) & (w <= MAX_RUN * h)
+    keep = np.nonzero(strong & inside & (area >= max(MIN_AREA, int(MIN_AREA_FRACTION * width * height))))[0]
     keep = keep[np.argsort(-area[keep], kind="stable")]
     capped = len(keep) > MAX_COMPONENTS
     rows = [(int(x[i]), int(y[i]), int(x[i] + w[i]), int(y[i] + h[i]), int(area[i]), int(i) + 1)
             for i in keep[:MAX_COMPONENTS]]
-    return _Ink(relative, labels, low, paper, light_ink, threshold), rows, capped
+    return _Ink(relative, labels, paper, light_ink, threshold), rows, capped
 
 
 def _group(stats: list) -> list[tuple[list[int], Box]]:
@@ -168,46 +239,168 @@ def _join_fragments(line: list, line_height: float) -> list:
     return line
 
 
-def _split_wide(ink: _Ink, groups: list, height: float) -> list:
-    """Step 4: (labels, (x0, x1) columns) per digit; a blob wider than SPLIT_RATIO * the line's
-    ``height`` is cut into about width / (DIGIT_WIDTH * height) digits at the columns of least ink."""
-    out = []
-    for labels, (x0, y0, x1, y1) in groups:
-        width = x1 - x0
-        parts = max(1, round(width / (DIGIT_WIDTH * height))) if width > SPLIT_RATIO * height else 1
-        if parts == 1:
-            out.append((labels, (x0, x1)))
+def _sample_line(frame: np.ndarray, work_shape, ink: _Ink, groups: list, height: float) -> _Line | None:
+    """Step 4: the line's grey-level ink, sampled from the frame so that its digit height (``height``
+    working pixels) becomes STROKE_SIDE, with each pixel's owner; None when there is no ink."""
+    (work_height, work_width), (frame_height, frame_width) = work_shape, frame.shape[:2]
+    to_frame_x, to_frame_y = frame_width / work_width, frame_height / work_height
+    margin = max(1, round(LINE_MARGIN * height))
+    x0, y0 = (max(0, min(b[k] for _, b in groups) - margin) for k in (0, 1))
+    x1 = min(work_width, max(b[2] for _, b in groups) + margin)
+    y1 = min(work_height, max(b[3] for _, b in groups) + margin)
+    box = np.s_[y0:y1, x0:x1]
+    owner = _owners(ink, groups, box)
+    fx0, fy0 = int(np.floor(x0 * to_frame_x)), int(np.floor(y0 * to_frame_y))
+    fx1 = min(frame_width, int(np.ceil(x1 * to_frame_x)))
+    fy1 = min(frame_height, int(np.ceil(y1 * to_frame_y)))
+    scale = STROKE_SIDE / (height * to_frame_y)
+    owned = owner > 0
+    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, ink.light_ink, ink.paper[box], owned,
+                           (ink.labels[box] > 0) & ~owned)
+    levels = _ink_levels(relative, ink.threshold)
+    if levels is None:
+        return None
+    owner = cv2.resize(owner, relative.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    owner = cv2.copyMakeBorder(owner, INK_PAD, INK_PAD, INK_PAD, INK_PAD, cv2.BORDER_CONSTANT, value=0)
+    return _Line(_normalise_stroke_width(levels), owner, scale, (fx0, fy0))
+
+
+def _owners(ink: _Ink, groups: list, box) -> np.ndarray:
+    """Per working pixel in ``box``: 1 + the index of the line component it belongs to, 0 for none."""
+    by_label = np.zeros(int(ink.labels.max()) + 1, np.uint8)
+    for index, (labels, _) in enumerate(groups):
+        by_label[labels] = index + 1
+    return by_label[ink.labels[box]]
+
+
+def _atoms(line: _Line, count: int) -> list[_Atom]:
+    """Step 5: the atoms of the ``count`` line components, left to right: each component's columns,
+    cut at its candidate cuts."""
+    atoms = []
+    for owner in range(1, count + 1):
+        mine = np.where(line.owner == owner, line.ink, 0)
+        columns = np.nonzero((mine > INK_LEVEL).any(0))[0]
+        if not columns.size:
             continue
-        mine = np.isin(ink.labels[y0:y1, x0:x1], labels)
-        profile = (ink.relative[y0:y1, x0:x1] * mine).sum(0)
-        step, reach = width / parts, max(1, int(CUT_WINDOW * width / parts))
-        cuts = [x0]
-        for k in range(1, parts):
-            lo, hi = int(k * step) - reach, int(k * step) + reach + 1
-            lo, hi = max(lo, cuts[-1] - x0 + 1), min(hi, width - 1)
-            cuts.append(x0 + (lo + int(np.argmin(profile[lo:hi])) if hi > lo else int(k * step)))
-        cuts.append(x1)
-        out.extend((labels, (a, b)) for a, b in zip(cuts, cuts[1:]) if b > a)
-    return out
+        start, stop = int(columns[0]), int(columns[-1]) + 1
+        edges = [start, *(start + cut for cut in _cuts(mine[:, start:stop].sum(0))), stop]
+        atoms += [_Atom(owner, a, b) for a, b in zip(edges, edges[1:])]
+    return sorted(atoms, key=lambda a: a.start + a.stop)
 
 
-def _digit(frame, work_shape, ink: _Ink, labels: list, columns, upscale: int, region: Box) -> Digit | None:
-    """Step 5: one digit's pixels (grown into its faint ink, kept to its columns), sampled and laid
-    out like MNIST; None when it is too small or too faint to be a digit."""
-    left, right = columns
-    digit = np.isin(ink.labels, labels)
-    grown = (np.bincount(ink.low[digit], minlength=int(ink.low.max()) + 1) > 0)[ink.low]
-    grown[:, :left], grown[:, right:] = False, False
-    if not grown.any():
+def _cuts(profile: np.ndarray) -> list[int]:
+    """Candidate cuts of one component with this column ink ``profile``: the columns of least ink
+    among its local minima, MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit
+    (MAX_CUTS at most)."""
+    width, part = len(profile), max(1, round(MIN_PART * STROKE_SIDE))
+    if width < CUT_FROM * STROKE_SIDE:
+        return []
+    smooth = np.convolve(profile, np.ones(SMOOTH) / SMOOTH, mode="same")
+    inner = np.arange(part, width - part)
+    minima = inner[(smooth[inner] <= smooth[inner - 1]) & (smooth[inner] <= smooth[inner + 1])]
+    limit = min(MAX_CUTS, int(np.ceil(CUTS_PER_DIGIT * width / (DIGIT_WIDTH * STROKE_SIDE))))
+    chosen: list[int] = []
+    taken = np.zeros(width, bool)  # columns closer than MIN_PART to a chosen cut
+    for column in minima[np.argsort(smooth[minima], kind="stable")]:
+        if not taken[column]:
+            chosen.append(int(column))
+            taken[max(0, column - part + 1):column + part] = True
+            if len(chosen) == limit:
+                break
+    return sorted(chosen)
+
+
+def _candidates(line: _Line, atoms: list[_Atom]) -> tuple[list[_Candidate], bool]:
+    """Step 6: the candidate digits, single atoms first, then runs of 2 to MAX_ATOMS neighbours
+    narrow enough to be one digit, up to MAX_CANDIDATES; and whether some were left out."""
+    runs = ((first, first + size - 1) for size in range(1, MAX_ATOMS + 1)
+            for first in range(len(atoms) - size + 1))
+    spans = list(itertools.islice(((first, last) for first, last in runs
+                                   if first == last or _one_digit(atoms[first:last + 1])),
+                                  MAX_CANDIDATES + 1))
+    candidates = []
+    for first, last in spans[:MAX_CANDIDATES]:
+        digit = _candidate_digit(line, atoms[first:last + 1])
+        if digit is not None:
+            owners = len({a.owner for a in atoms[first:last + 1]})
+            candidates.append(_Candidate(first, last, digit, last - first + 1 - owners))
+    return candidates, len(spans) > MAX_CANDIDATES
+
+
+def _one_digit(atoms: list[_Atom]) -> bool:
+    """Whether neighbouring ``atoms`` may be one digit: at most MAX_WIDTH wide, gaps under MERGE_GAP."""
+    if max(a.stop for a in atoms) - min(a.start for a in atoms) > MAX_WIDTH * STROKE_SIDE:
+        return False
+    reach = atoms[0].stop
+    for atom in atoms[1:]:
+        if atom.start - reach > MERGE_GAP * STROKE_SIDE:
+            return False
+        reach = max(reach, atom.stop)
+    return True
+
+
+def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
+    """The ink of ``atoms`` (their components' pixels in their columns, and the faint ink there
+    away from other components) laid out like MNIST; the box is in line-ink coordinates."""
+    start, stop = min(a.start for a in atoms), max(a.stop for a in atoms)
+    owner = line.owner[:, start:stop]
+    keep = owner == 0
+    for atom in atoms:
+        columns = np.s_[:, atom.start - start:atom.stop - start]
+        keep[columns] |= owner[columns] == atom.owner
+    foreign = ~keep & (owner > 0)
+    if foreign.any():  # and the faint ink next to them
+        keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    ink = line.ink[:, start:stop] * keep
+    x, y, w, h = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
+    if w == 0:
         return None
-    x, y, w, h = box = cv2.boundingRect(grown.view(np.uint8))
-    if max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(work_shape)) \
-            or int(ink.relative[y:y + h, x:x + w].max()) < MIN_CONTRAST:
-        return None
-    found = _Found(box, grown, (ink.labels > 0) & ~grown, ink.paper, ink.light_ink, ink.threshold)
-    sampled = _sample(frame, work_shape, found)
-    shaped = None if sampled is None else _mnist_layout(sampled[0])
-    if shaped is None:
-        return None
-    _, scale, origin = sampled
-    return Digit(shaped[0].astype(np.float32), _frame_box(shaped[1], origin, scale, upscale, region))
+    return Digit(_centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), (x + start, y, w, h))
+
+
+def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -> list[int]:
+    """Step 7: the candidates that read atoms 0..count-1 left to right with the best total score
+    (an atom may be left out at its skip score): a dynamic program over the atoms."""
+    scores, skips = _scores(candidates, probs), _skip_scores(count, candidates, probs)
+    ending: list[list[int]] = [[] for _ in range(count)]
+    for k, candidate in enumerate(candidates):
+        ending[candidate.last].append(k)
+    best, back = np.full(count + 1, -np.inf), [(0, -1)] * (count + 1)
+    best[0] = 0.0
+    for end in range(1, count + 1):
+        best[end], back[end] = best[end - 1] + skips[end - 1], (end - 1, -1)
+        for k in ending[end - 1]:
+            score = best[candidates[k].first] + scores[k]
+            if score > best[end]:
+                best[end], back[end] = score, (candidates[k].first, k)
+    chosen, end = [], count
+    while end:
+        end, k = back[end]
+        if k >= 0:
+            chosen.append(k)
+    return chosen[::-1]
+
+
+def _scores(candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
+    """Each candidate's score as its most probable digit (see NARROWEST)."""
+    if not candidates:
+        return np.zeros(0)
+    _, _, width, height = np.array([c.digit.box for c in candidates], float).T
+    label = probs[:, :DIGIT_CLASSES].argmax(1)
+    narrow = NARROW_COST * np.maximum(0.0, 1 - width / np.maximum(height, 1) / NARROWEST[label])
+    wide = WIDE_COST * np.maximum(0.0, width / STROKE_SIDE / WIDEST[label] - 1)
+    short = SHORT_COST * np.maximum(0.0, 1 - height / STROKE_SIDE / SHORTEST)
+    confidence = np.log(np.maximum(probs[np.arange(len(label)), label], 1e-6))
+    uncut = np.array([c.uncut for c in candidates])
+    return confidence - narrow - wide - short + DIGIT_BONUS + CUT_BONUS * uncut
+
+
+def _skip_scores(count: int, candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
+    """Leaving an atom out scores SKIP (so only an atom that is no candidate is left out) or, with
+    a "not a digit" output, the log of that probability for the atom alone when higher."""
+    skips = np.full(count, SKIP)
+    if probs.shape[1] > DIGIT_CLASSES:
+        for candidate, p in zip(candidates, probs):
+            if candidate.first == candidate.last:
+                skips[candidate.first] = max(SKIP, float(np.log(max(p[DIGIT_CLASSES], 1e-6))))
+    return skips

@@ -145,15 +145,20 @@ def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] 
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def number_strip(digits28: Iterable[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """MNIST digits side by side as one 28-row image: each cut to its ink columns, shifted up or
-    down by up to 2 px, with a gap of -3 px (overlapping: touching strokes) to 8 px before the next."""
+def number_strip(digits28: Iterable[np.ndarray], rng: np.random.Generator, gaps: tuple[int, int] = (-3, 8),
+                 heights: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """MNIST digits side by side as one 28-row image: each cut to its ink columns, scaled by a
+    factor drawn from ``heights`` (1: MNIST's size; smaller digits sit at a random height), shifted
+    up or down by up to 2 px, with a gap drawn from ``gaps`` before the next (negative: the digits
+    overlap, their strokes touch)."""
     strip = np.zeros((28, 0), np.uint8)
     for digit in digits28:
         columns = np.nonzero(digit.max(0) > 30)[0]
-        digit = np.roll(digit[:, columns.min():columns.max() + 1] if columns.size else digit,
-                        int(rng.integers(-2, 3)), axis=0)
-        gap = int(rng.integers(-3, 9)) if strip.shape[1] else 4
+        # no draw for a fixed height, so the default frames stay what they were
+        factor = rng.uniform(*heights) if heights[0] < heights[1] else heights[0]
+        digit = _scaled(digit[:, columns.min():columns.max() + 1] if columns.size else digit, factor, rng)
+        digit = np.roll(digit, int(rng.integers(-2, 3)), axis=0)
+        gap = int(rng.integers(gaps[0], gaps[1] + 1)) if strip.shape[1] else 4
         start = max(0, strip.shape[1] + gap)
         grown = np.zeros((28, max(strip.shape[1], start + digit.shape[1])), np.uint8)
         grown[:, :strip.shape[1]] = strip
@@ -162,9 +167,21 @@ def number_strip(digits28: Iterable[np.ndarray], rng: np.random.Generator) -> np
     return cv2.copyMakeBorder(strip, 0, 0, 0, 4, cv2.BORDER_CONSTANT, value=0)
 
 
-def render_number(digits28: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480)) -> np.ndarray:
-    """A handwritten number on paper: ``number_strip`` drawn like ``render``, sloped by up to 8 degrees."""
-    return render(number_strip(digits28, rng), rng, size, max_angle=8.0)
+def _scaled(digit: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
+    """``digit`` (28 rows) scaled by ``factor`` <= 1, placed at a random height in 28 rows."""
+    if factor >= 1.0:
+        return digit
+    height, width = max(1, round(28 * factor)), max(1, round(digit.shape[1] * factor))
+    small = cv2.resize(digit, (width, height), interpolation=cv2.INTER_AREA)
+    top = int(rng.integers(0, 28 - height + 1))
+    return cv2.copyMakeBorder(small, top, 28 - height - top, 0, 0, cv2.BORDER_CONSTANT, value=0)
+
+
+def render_number(digits28: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480),
+                  max_angle: float = 8.0, **strip) -> np.ndarray:
+    """A handwritten number on paper: ``number_strip`` (its keyword arguments ``strip``) drawn like
+    ``render``, sloped by up to ``max_angle`` degrees."""
+    return render(number_strip(digits28, rng, **strip), rng, size, max_angle=max_angle)
 
 
 def render_many(digits: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480)) -> list[np.ndarray]:

@@ -2,7 +2,7 @@
 
 Numbers are MNIST test digits drawn side by side on paper (tests/camera_frames.render_number);
 the real classifier reads them. The exact-read rates per length are measured by
-benchmarks/numbers.py (docs/accuracy.md), not asserted here.
+benchmarks/number_reading.py (docs/accuracy.md), not asserted here.
 """
 
 import json
@@ -13,6 +13,7 @@ import numpy as np
 
 from camera_frames import render, render_number
 from conftest import invoke_cli
+from edge_lstm import number
 from edge_lstm.data import load_test_split
 from edge_lstm.infer import Steady, read_number
 from edge_lstm.number import MAX_DIGITS
@@ -47,7 +48,61 @@ def test_rendered_numbers_are_mostly_read(classifier):
         idx = rng.choice(len(TEST), 3, replace=False)
         answer = read_number(classifier, render_number(TEST.x[idx], rng), "f", None, None, 0.5)
         right += answer.value == "".join(map(str, TEST.y[idx]))
-    assert right >= 18
+    assert right >= 22
+
+
+def test_touching_digits_are_cut_apart(classifier):
+    """Every pair of neighbours overlaps by 1-3 px at MNIST's scale (strokes touch): the blob is
+    cut where the classifier reads each piece as a digit, not kept as one digit."""
+    rng = np.random.default_rng(31)
+    right, lengths = 0, []
+    for _ in range(12):
+        idx = rng.choice(len(TEST), 3, replace=False)
+        answer = read_number(classifier, render_number(TEST.x[idx], rng, gaps=(-3, -1)), "f", None)
+        right += answer.value == "".join(map(str, TEST.y[idx]))
+        lengths.append(len(answer.digits))
+    assert right >= 8 and lengths.count(3) >= 10, (right, lengths)
+
+
+def test_a_digit_in_pieces_side_by_side_is_read_once(classifier):
+    """A 0 and a 4 drawn with a gap through their middle column: two pieces each, read as 2 digits."""
+    rng = np.random.default_rng(41)
+    broken = []
+    for digit in (0, 4):
+        image = TEST.x[int(np.nonzero(TEST.y == digit)[0][3])].copy()
+        columns = np.nonzero(image.max(0) > 30)[0]
+        middle = (columns.min() + columns.max()) // 2
+        image[:, middle:middle + 1] = 0
+        broken.append(image)
+    answer = read_number(classifier, render_number(broken, rng, gaps=(6, 8), max_angle=3.0), "f", None)
+    assert answer.value == "04", answer.digits
+
+
+def test_a_rule_under_the_number_is_not_read(classifier):
+    """A line ruled across the page under the number (a component far wider than tall) is no
+    digit: the number reads the same, and the rule alone is no number."""
+    frame = spaced_number([4, 0, 7], np.random.default_rng(11))
+    clean = read_number(classifier, frame, "f", None)
+    bottom = max(y + h for _, _, (_, y, _, h) in clean.digits)
+    ruled = frame.copy()
+    cv2.line(ruled, (20, bottom + 12), (620, bottom + 16), (40, 40, 40), 4)
+    assert clean.value == "407" and read_number(classifier, ruled, "f", None).value == "407"
+    page = np.full((480, 640, 3), 210, np.uint8)
+    cv2.line(page, (20, 240), (620, 244), (40, 40, 40), 4)
+    assert read_number(classifier, page, "rule", None).digits == []
+
+
+def test_the_not_a_digit_output_leaves_a_mark_out():
+    """With an 11-output model (the last: "not a digit"), a mark the model calls no digit is left
+    out of the number; with 10 outputs every mark on the line is read."""
+    image = np.zeros((28, 28), np.float32)
+    atoms = 3
+    candidates = [number._Candidate(k, k, number.Digit(image, (12 * k, 0, 10, 40)), 0) for k in range(atoms)]
+    probs = np.full((atoms, 11), 0.01, np.float32)
+    probs[[0, 2], [4, 2]] = 0.9  # a 4, a mark, a 2
+    probs[1, 10] = 0.9
+    assert number._best_reading(atoms, candidates, probs) == [0, 2]
+    assert number._best_reading(atoms, candidates, probs[:, :10]) == [0, 1, 2]
 
 
 def test_blank_paper_has_no_number(classifier):
@@ -66,7 +121,7 @@ def test_two_hundred_blobs_are_capped_and_fast(classifier):
     start = time.perf_counter()
     answer = read_number(classifier, page, "blobs", None)
     assert time.perf_counter() - start < 0.5  # seconds would mean every blob went through the model
-    assert answer.capped and answer.as_dict()["capped"] is True
+    assert answer.capped and answer.as_dict()["capped"] is True and "(capped)" in answer.line()
     assert len(answer.digits) <= MAX_DIGITS
 
 
