@@ -79,7 +79,6 @@ class Bidirectional:
         self.merge = layer.merge_mode
 
     def __call__(self, x):
-
         a, b = self.forward(x), self.backward(x, backward=True)
         if self.merge == "concat":
             return concat_features([a, b])
@@ -110,8 +109,11 @@ def _reset_drive(recurrent_kernel, bias, timesteps: int) -> float:
 
     low, high = 0.0, fused.one_step_drive(recurrent_kernel, bias)
     for _ in range(30):
-        low, high = (low, (low + high) / 2) if residual((low + high) / 2) <= RESET_RESIDUAL \
-            else ((low + high) / 2, high)
+        middle = (low + high) / 2
+        if residual(middle) <= RESET_RESIDUAL:
+            high = middle
+        else:
+            low = middle
     return high
 
 

@@ -3,9 +3,9 @@ any work, naming the layer and the option (as Keras' own messages do: what was r
 
 A model converts when it has one input of fixed shape, one output, at least one recurrent layer
 (``LSTM``, ``GRU``, ``Bidirectional`` of either) and, around them, only the built-in layers of
-:data:`AROUND`. Recurrent layers must be stateless and run forward over the whole sequence with
-Keras' default activations: the fused TFLite LSTM op implements exactly that cell, and the
-converted model must give the same answer for the same input whatever ran before.
+:data:`AROUND`. Recurrent layers must use Keras' default activations (the cell the fused TFLite
+LSTM op implements), run forward over the whole sequence and be stateless: the converted model
+gives the same answer for the same input whatever ran before.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def check_convertible(model, source: str = "model") -> None:
     def refuse(text):
         raise EdgeLstmError(f"{source}: {text}")
 
+    if not model.built:
+        refuse("the model is not built; give it a keras.Input((timesteps, features))")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         refuse(f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
                "only single-input, single-output models convert")
@@ -53,6 +55,9 @@ def _check_layer(layer, refuse) -> int:
     named = f"layer {layer.name!r} ({kind})"
     if not type(layer).__module__.startswith("keras."):
         refuse(f"{named} is a custom layer; only Keras' built-in layers convert")
+    if layer.compute_dtype != "float32":
+        refuse(f"{named} computes in {layer.compute_dtype} (dtype policy "
+               f"{layer.dtype_policy.name!r}); convert a float32 copy of the model")
     if kind == "Bidirectional":
         if layer.merge_mode is None:
             refuse(f"{named} has merge_mode=None (two outputs); use 'concat', 'sum', 'mul' or 'ave'")
@@ -69,7 +74,8 @@ def _check_layer(layer, refuse) -> int:
         refuse(f"{named} is not supported around recurrent layers; supported: "
                f"LSTM, GRU, Bidirectional, {', '.join(sorted(AROUND - {'InputLayer'}))}")
     if kind == "TimeDistributed":
-        _check_layer(layer.layer, refuse)
+        if _check_layer(layer.layer, refuse):
+            refuse(f"{named} wraps a recurrent layer; only layers without state may be wrapped")
     return 0
 
 
@@ -87,5 +93,5 @@ def _check_recurrent(layer, named: str, refuse, backward: bool = False) -> None:
         refuse(f"{named} has return_state=True; only the layer's output converts")
     for option, default in _DEFAULT_ACTIVATIONS.items():
         if cfg.get(option) != default:
-            refuse(f"{named} has {option}={cfg.get(option)!r}; only {option}={default!r} converts "
-                   "(the TFLite LSTM cell)")
+            refuse(f"{named} has {option}={cfg.get(option)!r}; only Keras' default "
+                   f"{option}={default!r} converts")

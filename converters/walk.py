@@ -6,7 +6,7 @@ recurrent ones is Keras' own code, while each recurrent layer is replaced by a s
 
 ``fused_reset``
     every LSTM is one self-resetting ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (stateless, full-integer
-    in int8, about one byte per parameter); GRUs are unrolled.
+    in int8 at about 1.3 bytes per parameter); GRUs are unrolled.
 ``unrolled``
     every recurrent layer is an unrolled cell: plain TFLite ops, no variable tensors.
 
@@ -24,7 +24,7 @@ FORMS = ("fused_reset", "unrolled")
 
 def save(model, path: str, form: str, calib: np.ndarray | None) -> None:
     """Write ``model`` as a SavedModel in ``form`` (``calib``: full-integer calibration inputs,
-    which bound the reset step of the fused LSTMs; None for float models)."""
+    whose range the fused LSTMs' reset steps keep to; None for float models)."""
     import keras
     import tensorflow as tf
 
@@ -89,8 +89,3 @@ def _stand_in(layer, fuse: bool, input_range: float | None):
         return recurrent.Bidirectional(layer, fuse, input_range)
     return recurrent.Recurrent(layer, fuse, input_range)
 
-
-def _weights(stand_in) -> list:
-    if isinstance(stand_in, recurrent.Bidirectional):
-        return stand_in.forward.weights + stand_in.backward.weights
-    return stand_in.weights

@@ -137,9 +137,11 @@ def test_int8_lstms_are_fused_full_integer_and_compact(converted):
     recurrent = [layer for layer in model.layers if type(layer).__name__ in ("LSTM", "Bidirectional")]
     lstms = _lstm_ops(interpreter)
     assert len(lstms) == sum(2 if type(layer).__name__ == "Bidirectional" else 1 for layer in recurrent)
-    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     for op in lstms:
-        assert all(dtypes[i] != np.float32 for i in op["inputs"] if i >= 0), op
+        assert all(tensors[i]["dtype"] != np.float32 for i in op["inputs"] if i >= 0), op
+        # the output (and state) keeps a scale for its own range, [-1, 1], whatever follows
+        assert tensors[op["outputs"][0]]["quantization"][0] * 255 <= 2.02, tensors[op["outputs"][0]]
     # about a byte per parameter: the int8 weights, plus the reset channels and the op tables
     assert len(flatbuffer) < 1.5 * model.count_params() + 24_000, (len(flatbuffer), model.count_params())
 
@@ -162,6 +164,13 @@ def test_float_forms_convert_every_recurrent_kind(converted):
     for form in forms:
         got = _run(_interpreter(to_tflite(model, "float32", None, form=form)), held_out[:20])
         np.testing.assert_allclose(got, expected, atol=1e-4, err_msg=form)
+
+
+def test_seed_forms_are_refused_for_other_models():
+    from converters.export import ConversionError
+
+    with pytest.raises(ConversionError, match="the lean form only converts Dense → LSTM → Dense"):
+        to_tflite(KINDS["conv1d_lstm"](), "float32", None, form="lean")
 
 
 def test_seed_model_keeps_its_forms():
@@ -210,6 +219,10 @@ def test_masking_custom_layers_and_shapes_are_refused():
         keras.Sequential([L.Input((5, 3)), Custom(name="c"), L.LSTM(4)]))
     assert "sequence length and feature sizes must be fixed" in _refused(
         keras.Sequential([L.Input((None, 3)), L.LSTM(4)]))
+    assert "layer 'td' (TimeDistributed) wraps a recurrent layer" in _refused(keras.Sequential(
+        [L.Input((5, 3, 2)), L.TimeDistributed(L.LSTM(4), name="td"), L.Flatten(), L.Dense(2)]))
+    assert "computes in float16 (dtype policy 'mixed_float16')" in _refused(keras.Sequential(
+        [L.Input((5, 3)), L.LSTM(4, dtype="mixed_float16", name="half")]))
     assert "no recurrent layer" in _refused(keras.Sequential([L.Input((5, 3)), L.Flatten(), L.Dense(2)]))
     a, b = L.Input((5, 3)), L.Input((5, 3))
     assert "2 inputs and 1 outputs" in _refused(keras.Model([a, b], L.LSTM(4)(L.Add()([a, b]))))
