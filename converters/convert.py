@@ -45,13 +45,17 @@ def output_path(model: Path, out_dir: Path, mode: str) -> Path:
     return Path(out_dir) / f"{Path(model).stem}_{mode}.tflite"
 
 
+def pick(count: int, samples: int, seed: int = 0) -> np.ndarray:
+    """``samples`` of ``count`` indices (all if fewer), drawn reproducibly, in order."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(count, size=min(samples, count), replace=False))
+
+
 def calibration_images(train_x: np.ndarray, samples: int, seed: int = 0) -> np.ndarray:
     """``samples`` training images drawn reproducibly, as floats in [0, 1]."""
     from edge_lstm.data import normalize
 
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(train_x), size=min(samples, len(train_x)), replace=False)
-    return normalize(train_x[np.sort(pick)])
+    return normalize(train_x[pick(len(train_x), samples, seed)])
 
 
 @contextlib.contextmanager
@@ -62,48 +66,93 @@ def staging(out_dir: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def run(model: Path, modes: list[str], out: Path, *, data: Path | None, samples: int,
-        int8_io: bool, runtimes: list[RuntimeSpec] | None, forms: dict[str, str], prefer: str, force: bool,
-        echo: Echo) -> int:
+def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_data: Path | None,
+        samples: int, int8_io: bool, runtimes: list[RuntimeSpec] | None, forms: dict[str, str],
+        prefer: str, force: bool, limits: dict, echo: Echo) -> int:
     """``edge-lstm convert``: convert ``model`` to each of ``modes`` (``forms`` pins the graph form
     of some), check parity on ``runtimes`` (:class:`~edge_lstm.verify.RuntimeSpec`; default: every
-    one this host has), keep and record the best form of each mode. Returns the exit code: 1 if
-    some mode has no model to ship."""
-    from converters.model import load as load_keras
-    from converters.reference import keras_reference
+    one this host has) against the Keras model on held-out data (:func:`prepare`), with the
+    task's default limits but those given in ``limits``; keep and record the best form of each
+    mode. Returns the exit code: 1 if some mode has no model to ship."""
+    from converters.export import candidate_forms
     from edge_lstm import report
-    from edge_lstm.data import load_mnist, load_test_split
     from edge_lstm.verify import run as check
 
-    for mode in modes:
-        atomic.check_writable(output_path(model, out, mode), force)
-    load_keras(model)  # a clear error now for a file that is not a suitable Keras model
-    calibration = None
-    if set(FULL_INTEGER) & set(modes):
-        calibration = calibration_images(load_mnist(data).train.x, samples)
+    with _new_folder_removed_on_error(Path(out)):
+        for mode in modes:
+            atomic.check_writable(output_path(model, out, mode), force)
+        net, calibration, reference, device_reference = prepare(
+            model, data, eval_data, samples, limits, bool(set(FULL_INTEGER) & set(modes)))
+    tries = {mode: (forms[mode],) if mode in forms else candidate_forms(net, mode) for mode in modes}
     specs = runtimes or runtime_matrix()
     with staging(out) as staged:
-        outcomes = convert_all(model, modes, staged, calibration, int8_io, forms, echo)
+        outcomes = convert_all(model, tries, staged, calibration, int8_io, echo)
         echo("checking parity against the Keras model…")
-        test = load_test_split()
-        reference = keras_reference(model, test)
-        results = check([o.path for o in outcomes if o.path], specs, reference, test.x, recorded=False)
+        results = check([o.path for o in outcomes if o.path], specs, reference, recorded=False)
         echo(report.table(results, reference))
-        failures, warnings = record(out, model, outcomes, results, reference, prefer)
+        failures, warnings = record(out, model, outcomes, results, device_reference, prefer)
     for line in [f"warning: {w}" for w in warnings] + [f"FAILED {f}" for f in failures]:
         echo(line, err=True)
     echo(f"recorded in {Path(out) / 'manifest.json'}")
     return 1 if failures else 0
 
 
-def convert_all(model: Path, modes: list[str], out_dir: Path, calibration: np.ndarray | None,
-                int8_io: bool, forms: dict[str, str], echo: Echo) -> list[Outcome]:
-    """Convert ``model`` to each candidate form of each mode, each in a child process; never
-    raises for one conversion's failure. ``forms`` pins the graph form of some modes."""
-    from converters.export import CANDIDATE_FORMS
+@contextlib.contextmanager
+def _new_folder_removed_on_error(out: Path) -> Iterator[None]:
+    """The folders made for ``out`` are removed again if the inputs are refused: nothing written."""
+    made = [p for p in [out, *out.parents] if not p.exists()]
+    try:
+        yield
+    except EdgeLstmError:
+        for folder in made:  # innermost first; each is empty unless something else wrote there
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
-    jobs = [(mode, form) for mode in modes for form in
-            ([forms[mode]] if mode in forms else CANDIDATE_FORMS[mode])]
+
+def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int, limits: dict,
+            calibrate: bool):
+    """``(keras_model, calibration, reference, device_reference)``, every input checked before
+    any work.
+
+    The digit model (28×28 → 10) without ``--eval`` and with MNIST as ``data`` (or none) is
+    calibrated on MNIST's training images and checked on the bundled test split, as always; any
+    other model on the user's data (:mod:`edge_lstm.dataset`), checked on all of its held-out
+    part, with a bounded sample of it kept as the device's reference."""
+    from converters.model import load as load_keras
+    from converters.reference import keras_reference, outputs
+    from edge_lstm import dataset, parity
+    from edge_lstm.data import CLASSES, INPUT_SHAPE, load_mnist
+
+    net = load_keras(model)  # a clear error now for a file that is not a suitable Keras model
+    input_shape = tuple(net.input_shape[1:])
+    digits = (input_shape == INPUT_SHAPE and tuple(net.output_shape[1:]) == (CLASSES,)
+              and eval_data is None
+              and (data is None or Path(data).is_dir() or dataset.is_keras_layout(data)))
+    if digits:
+        calibration = calibration_images(load_mnist(data).train.x, samples) if calibrate else None
+        reference = keras_reference(model).with_limits(limits)
+        return net, calibration, reference, reference
+    if data is None and eval_data is not None:
+        raise EdgeLstmError("--eval needs --data too: calibration and the training part come from it")
+    if data is None:
+        raise EdgeLstmError(f"{model.name} takes {input_shape}, not MNIST's {INPUT_SHAPE}: give "
+                            "your data with --data DATA.npz (x, and y if you have it)")
+    user = dataset.load(data, eval_data, input_shape)
+    answers = outputs(net, user.eval.x)
+    task, labels = dataset.task_of(answers, user.eval.y, str(eval_data or data))
+    reference = parity.Reference(answers, labels, f"Keras model {model.name}", user.eval.x, task,
+                                 parity.USER_LIMITS).with_limits(limits)
+    sample = reference.take(pick(len(reference), parity.reference_items(user.eval.x)))
+    calibration = user.train.x[pick(len(user.train.x), samples)] if calibrate else None
+    return net, calibration, reference, sample
+
+
+def convert_all(model: Path, tries: dict[str, tuple[str, ...]], out_dir: Path,
+                calibration: np.ndarray | None, int8_io: bool, echo: Echo) -> list[Outcome]:
+    """Convert ``model`` to each mode in each of the graph forms ``tries`` gives it, each in a
+    child process; never raises for one conversion's failure."""
+    jobs = [(mode, form) for mode, forms in tries.items() for form in forms]
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         calib_path = Path(tmp) / "calibration.npy"
@@ -174,19 +223,16 @@ def runtime_matrix() -> list[RuntimeSpec]:
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,
            reference, prefer: str) -> tuple[list[str], list[str]]:
     """Keep, for each mode, the best staged form (:func:`_best`) that passes on some runtime: move
-    it into ``out_dir`` and record it, with the Keras predictions, in its manifest; pick the
-    recommended device model. A mode with no passing form keeps its previous file and record.
+    it into ``out_dir`` and record it, with the device's Keras ``reference``, in its manifest;
+    pick the recommended device model. A mode with no passing form keeps its previous file and
+    record.
 
     Returns ``(failures, warnings)``: modes with no model to ship, and kept models that fail on
     some runtime (recorded: the manifest lists the runtimes each model passed on)."""
     from edge_lstm import manifest
 
     failures, warnings = [], []
-    predictions = Path(out_dir) / f"{keras_model.stem}.predictions.npz"
-    reference.save(predictions)
-    manifest.record(out_dir, predictions, kind="predictions", model=keras_model.name,
-                    images=len(reference), keras_accuracy=round(100 * float(
-                        np.mean(reference.probs.argmax(1) == reference.labels)), 3))
+    _record_reference(out_dir, keras_model, reference)
     for mode in dict.fromkeys(o.mode for o in outcomes):
         tried = [o for o in outcomes if o.mode == mode]
         best, mine = _best(tried, results, prefer)
@@ -204,6 +250,29 @@ def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: l
                         parity={r.runtime.split()[0]: _parity_record(r) for r in mine})
     _recommend(out_dir, prefer)
     return failures, warnings
+
+
+def _record_reference(out_dir: Path, keras_model: Path, reference) -> None:
+    """The digit model's predictions on the bundled test split, or a user model's reference
+    (inputs, Keras outputs, labels) with its task and limits."""
+    from dataclasses import asdict
+
+    from edge_lstm import manifest
+    from edge_lstm.dataset import REGRESSION
+
+    kind = "predictions" if reference.digits else "reference"
+    path = Path(out_dir) / f"{keras_model.stem}.{kind}.npz"
+    reference.save(path)
+    facts = {"model": keras_model.name, "limits": asdict(reference.limits)}
+    if reference.labels is not None and reference.task != REGRESSION:
+        facts["keras_accuracy"] = round(100 * float(
+            np.mean(reference.outputs.argmax(-1) == reference.labels)), 3)
+    if reference.digits:
+        manifest.record(out_dir, path, kind=kind, images=len(reference), **facts)
+    else:
+        manifest.record(out_dir, path, kind=kind, items=len(reference), task=reference.task,
+                        input_shape=list(reference.inputs.shape[1:]),
+                        output_shape=list(reference.outputs.shape[1:]), **facts)
 
 
 def _best(tried: list[Outcome], results: list, prefer: str):
@@ -245,11 +314,8 @@ def _passed_on(results: list) -> list[str]:
 def _parity_record(result) -> dict:
     if result.error:
         return {"version": result.runtime, "passed": False, "error": result.error}
-    m = result.metrics
-    return {"version": result.runtime.partition(" ")[2], "passed": result.passed, "images": m.images,
-            "accuracy": m.accuracy, "drop_pp": m.drop_pp, "agreement": m.agreement,
-            "max_abs_dprob": m.max_abs_dprob, "mean_abs_dprob": m.mean_abs_dprob,
-            "latency_us": result.latency_us}
+    return {"version": result.runtime.partition(" ")[2], "passed": result.passed,
+            **result.metrics.record(), "latency_us": result.latency_us}
 
 
 def _recommend(out_dir: Path, prefer: str) -> None:

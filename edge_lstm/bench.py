@@ -2,11 +2,15 @@
 
 Two kinds of measurement, each in a fresh child process (``python -m edge_lstm.bench``):
 
-* per model: import and load time, bare ``invoke()``, images/s at batch 1 and batch N, peak
-  memory, the camera pipeline's cost per frame — figures that need a process of their own;
+* per model: import and load time, bare ``invoke()``, inputs/s at batch 1 and batch N, peak
+  memory, and for the digit model the camera pipeline's cost per frame — figures that need a
+  process of their own;
 * one *race*: every model, the peer (ONNX Runtime on Keras' own ONNX export, when installed) and
-  Keras ``predict`` loaded in one process and called in turn, image by image, so that the
+  Keras ``predict`` loaded in one process and called in turn, input by input, so that the
   latencies and their ratios come from the same run under the same load.
+
+Any converted model can be measured: the inputs are those of the reference recorded beside it
+(:func:`edge_lstm.runners.sample_inputs`); the models of one run must take the same input shape.
 
 This process never imports TensorFlow; the race does only when a Keras model is given.
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, runners
+from edge_lstm.data import CLASSES, INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
 
 KERAS_ROUNDS = 100  # Keras predict takes ~0.1 s an image: race it on the first rounds only
@@ -31,7 +36,7 @@ KERAS_ROUNDS = 100  # Keras predict takes ~0.1 s an image: race it on the first 
 SPEED = {"model": "model", "runtime": "runtime", "p50_us": "p50 µs", "p95_us": "p95 µs",
          "p99_us": "p99 µs", "invoke_p50_us": "invoke µs", "x_keras": "× Keras", "x_peer": "× peer"}
 FOOTPRINT = {"model": "model", "size_bytes": "size KB", "load_ms": "load ms", "peak_rss_mb": "RSS MB",
-             "ips_batch_1": "img/s", "ips_batch_n": "img/s batch", "frame_ms": "frame ms"}
+             "ips_batch_1": "inputs/s", "ips_batch_n": "inputs/s batch", "frame_ms": "frame ms"}
 
 
 def run(models: list[Path] | None, runtime: str | None, keras: Path | None, no_keras: bool,
@@ -45,7 +50,7 @@ def run(models: list[Path] | None, runtime: str | None, keras: Path | None, no_k
     if not paths:
         raise EdgeLstmError(f"no models given and none in {folder / manifest.FILENAME}")
     if not no_keras and keras is None and importlib.util.find_spec("tensorflow") is not None:
-        keras = next((folder / a["file"] for a in manifest.artifacts(listed, "keras")), None)
+        keras = _recorded_keras(folder, listed)
     rows = measure(paths, runtime, None if no_keras else keras,
                    peer and not no_keras and _peer_installed(), repeats, batch)
     if as_json:
@@ -57,6 +62,16 @@ def run(models: list[Path] | None, runtime: str | None, keras: Path | None, no_k
     if missing:
         echo(f"(not measured: {', '.join(missing)} — needs TensorFlow with a Keras model, "
              "and onnxruntime + tf2onnx for the peer)")
+
+
+def _recorded_keras(folder: Path, listed: dict) -> Path | None:
+    """The folder's Keras model: recorded by train, or named by convert's reference, if present."""
+    from edge_lstm import manifest
+
+    names = [a["file"] for a in manifest.artifacts(listed, "keras")] + [
+        a["model"] for kind in ("reference", "predictions") for a in manifest.artifacts(listed, kind)
+        if isinstance(a.get("model"), str)]
+    return next((folder / n for n in names if (folder / n).is_file() and n.endswith(".keras")), None)
 
 
 def _peer_installed() -> bool:
@@ -114,14 +129,15 @@ def _child(args: list, runtime: str | None) -> dict:
 
 
 def _detail(model: Path, runtime: str | None, repeats: int, batch: int) -> dict:
-    """Load, invoke, throughput, memory and camera-pipeline figures of one model, in this process."""
+    """Load, invoke, throughput, memory and (digit model) camera-pipeline figures of one model,
+    in this process."""
     start = time.perf_counter()
     runners.load(model, runtime)  # the first load also imports the runtime
     first_ms = 1e3 * (time.perf_counter() - start)
     start = time.perf_counter()
     runner = runners.load(model, runtime)
     load_ms = 1e3 * (time.perf_counter() - start)
-    images = runners.sample_images(max(repeats, batch))
+    images = runners.sample_inputs(model, runner.input_shape, max(repeats, batch))
     figures = {"model": model.name, "runtime": runner.label, "size_bytes": model.stat().st_size,
                "import_ms": round(first_ms - load_ms, 1), "load_ms": round(load_ms, 2),
                "ips_batch_1": _images_per_second(runner, images, 1)}
@@ -130,7 +146,8 @@ def _detail(model: Path, runtime: str | None, repeats: int, batch: int) -> dict:
     if batch > 1 and getattr(runner, "resizable", False):
         figures["ips_batch_n"] = _images_per_second(runner, images, batch)
         figures["batch"] = batch
-    figures["frame_ms"] = round(_frame_ms(runner, images[0]), 3)  # after batches: resizes back
+    if runner.input_shape == INPUT_SHAPE and runner.output_shape == (CLASSES,):
+        figures["frame_ms"] = round(_frame_ms(runner, images[0]), 3)  # after batches: resizes back
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
 
@@ -141,19 +158,34 @@ def _race(models: list[Path], runtime: str | None, repeats: int, keras: Path | N
     same images, then Keras on the first :data:`KERAS_ROUNDS` (it would disturb the others'
     caches if it ran between them)."""
     contenders = {m.name: runners.load(m, runtime) for m in models}
+    shape = _one_shape(contenders)
+    if keras is not None:
+        baseline = runners.load(keras)
+        if baseline.input_shape != shape:
+            raise EdgeLstmError(f"{keras.name} takes {baseline.input_shape}, the models {shape}: "
+                                "not the Keras model they were converted from")
     if peer and keras is not None:
         contenders["peer"] = runners.onnx_peer(keras)
-    images = runners.sample_images(repeats)
+    images = runners.sample_inputs(models[0], shape, repeats)
     seconds = _take_turns(contenders, images)
     if keras is not None:
-        contenders["keras"] = runners.load(keras)
-        seconds.update(_take_turns({"keras": contenders["keras"]}, images[:KERAS_ROUNDS]))
+        contenders["keras"] = baseline
+        seconds.update(_take_turns({"keras": baseline}, images[:KERAS_ROUNDS]))
     return {name: {"runtime": contenders[name].label, **_percentiles_us(s)}
             for name, s in seconds.items()}
 
 
+def _one_shape(contenders: dict) -> tuple:
+    """The input shape all the models take: a race feeds them the same inputs."""
+    shapes = {runner.input_shape: name for name, runner in contenders.items()}
+    if len(shapes) > 1:
+        raise EdgeLstmError("bench races models of one input shape at a time; these take "
+                            + ", ".join(f"{shape} ({name})" for shape, name in shapes.items()))
+    return next(iter(shapes))
+
+
 def _take_turns(contenders: dict, images: np.ndarray) -> dict[str, list[float]]:
-    """Seconds per call of each runner, the runners taking turns image by image."""
+    """Seconds per call of each runner, the runners taking turns input by input."""
     for runner in contenders.values():
         for image in images[:10]:  # warm up
             runner.predict(image)

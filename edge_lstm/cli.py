@@ -18,7 +18,7 @@ try:  # Ctrl-C while the command line loads (typer: most of 0.1 s): the same one
 
     from edge_lstm import exits, options, tf_log
     from edge_lstm.options import FormPin, Modes, Prefer, Roi, Runtime, Schedule
-    from edge_lstm.parity import MAX_DROP_PP, MIN_AGREEMENT_PCT
+    from edge_lstm.parity import MAX_DROP_PP, MIN_AGREEMENT_PCT, USER_LIMITS
     from edge_lstm.quant import MODES
     from edge_lstm.recipe import FORMS, Recipe
     from edge_lstm.runtime import RUNTIMES
@@ -41,6 +41,17 @@ DataOption = typer.Option(None, "--data", exists=True, help="MNIST as a Keras-la
                           "folder of the four IDX files (default: $EDGE_LSTM_MNIST, else Keras' "
                           "download).")
 SHIPPED = Recipe()  # train's defaults: the shipped model's recipe
+# Parity limits, for convert and parity; None: the reference's own (parity) or the task's default.
+MinAgreementOption = typer.Option(None, "--min-agreement", min=0.0, max=100.0, help="Smallest "
+                                  f"top-1 agreement with Keras, in % (default: {MIN_AGREEMENT_PCT} "
+                                  f"for the digit model, {USER_LIMITS.min_agreement} for yours; "
+                                  "parity: the limit recorded at conversion).")
+MaxDropOption = typer.Option(None, "--max-drop", min=0.0, max=100.0, help="Largest accuracy drop "
+                             f"against Keras, in points (default: {MAX_DROP_PP} for the digit model, "
+                             f"{USER_LIMITS.max_drop} for yours; parity: as recorded).")
+MaxRmseOption = typer.Option(None, "--max-rmse", min=0.0, help="Regression: largest RMSE against "
+                             "the Keras outputs, in % of their standard deviation (default: "
+                             f"{USER_LIMITS.max_rmse_pct}; parity: as recorded).")
 RUNTIME_HELP = (f"Runtime to use: {', '.join(RUNTIMES)} (default: the first "
                 "installed). Repeat to compare several; NAME=PYTHON runs it in another "
                 "environment's Python.")
@@ -121,8 +132,16 @@ def convert_command(
                                     f"{mode} ({what})" for mode, what in MODES.items()) + "."),
     out: Path = typer.Option(Path("models"), "--out", "-o", file_okay=False, help="Folder for the "
                              ".tflite models; they are recorded in its manifest.json."),
-    data: Optional[Path] = DataOption,
-    calibration_samples: int = typer.Option(500, min=1, help="Training images used to calibrate "
+    data: Optional[Path] = typer.Option(None, "--data", exists=True, help="Your data: an .npz "
+                                        "with x (and y: class ids, per-step class ids or "
+                                        "targets), or x_train, y_train, x_test, y_test. uint8 x "
+                                        "is read as pixels scaled to [0, 1], other x as float32. "
+                                        "For the MNIST digit model: MNIST, as for train "
+                                        "(default: $EDGE_LSTM_MNIST, else Keras' download)."),
+    eval_data: Optional[Path] = typer.Option(None, "--eval", **InputFile, help="Held-out data "
+                                             "for parity (x and y, or x_test and y_test); "
+                                             "default: x_test of --data, else a fixed fifth of x."),
+    calibration_samples: int = typer.Option(500, min=1, help="Training items used to calibrate "
                                             "int8 and int16x8, drawn reproducibly."),
     int8_io: bool = typer.Option(False, "--int8-io", help="Give the int8 model int8 input and output "
                                  "tensors (default: float input and output)."),
@@ -137,6 +156,9 @@ def convert_command(
                                   "recommended model are chosen among those that pass parity: "
                                   "speed (fastest on the slower device runtime) or size "
                                   "(smallest file, e.g. for microcontrollers and NPUs)."),
+    min_agreement: Optional[float] = MinAgreementOption,
+    max_drop: Optional[float] = MaxDropOption,
+    max_rmse: Optional[float] = MaxRmseOption,
     force: bool = typer.Option(False, "--force", help="Overwrite existing .tflite files."),
 ) -> None:
     """Convert a Keras model to TFLite in each quantization mode and check each one's parity.
@@ -144,15 +166,19 @@ def convert_command(
     Each mode is converted to each of its candidate graph forms, each in its own process, so a
     converter crash fails only that form; the fastest form that passes is kept. Each model
     is then run on every runtime available (each one installed here, and the one in the Python
-    named by $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on the MNIST test split;
-    models that pass are recorded in the output folder's manifest.json, with the Keras
-    predictions that let a device check parity without TensorFlow. Exit code 1 if a mode failed.
+    named by $EDGE_LSTM_TFLITE_RUNTIME_PYTHON) against the Keras model on held-out data (the
+    MNIST test split for the digit model): classifiers by top-1 agreement and accuracy,
+    per-step labellers per step, regressions by RMSE. Models that pass are recorded in the
+    output folder's manifest.json, with the Keras reference that lets a device check parity
+    without TensorFlow (see docs/your-model.md). Exit code 1 if a mode failed.
     """
     from converters import convert
 
-    raise typer.Exit(convert.run(model, quant, out, data=data, samples=calibration_samples,
-                                 int8_io=int8_io, runtimes=runtime, forms=dict(form or ()),
-                                 prefer=prefer.value, force=force, echo=typer.echo))
+    raise typer.Exit(convert.run(model, quant, out, data=data, eval_data=eval_data,
+                                 samples=calibration_samples, int8_io=int8_io, runtimes=runtime,
+                                 forms=dict(form or ()), prefer=prefer.value, force=force,
+                                 limits=dict(min_agreement=min_agreement, max_drop=max_drop,
+                                             max_rmse_pct=max_rmse), echo=typer.echo))
 
 
 @app.command("parity")
@@ -164,12 +190,11 @@ def parity_command(
                                                         metavar="NAME[=PYTHON]", help=RUNTIME_HELP),
     keras_model: Optional[Path] = typer.Option(None, "--keras", **InputFile, help="Compare "
                                                "against this Keras model, run now (needs "
-                                               "TensorFlow), instead of the shipped Keras predictions."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Check the first N test images only (quick)."),
-    max_drop: float = typer.Option(MAX_DROP_PP, min=0.0, max=100.0,
-                                   help="Largest accuracy drop against Keras, in points."),
-    min_agreement: float = typer.Option(MIN_AGREEMENT_PCT, min=0.0, max=100.0,
-                                        help="Smallest top-1 agreement with Keras, in %."),
+                                               "TensorFlow), instead of the recorded Keras outputs."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Check the first N items only (quick)."),
+    max_drop: Optional[float] = MaxDropOption,
+    min_agreement: Optional[float] = MinAgreementOption,
+    max_rmse: Optional[float] = MaxRmseOption,
     models_dir: Optional[Path] = typer.Option(None, exists=True, file_okay=False, help="Folder of "
                                               "shipped models and manifest (default: "
                                               "$EDGE_LSTM_MODELS, else models/)."),
@@ -178,16 +203,22 @@ def parity_command(
     chart: Optional[Path] = typer.Option(None, dir_okay=False,
                                          help="Also write a PNG chart here (needs matplotlib)."),
 ) -> None:
-    """Check that .tflite models give the Keras model's answers on the MNIST test split.
+    """Check that .tflite models give the Keras model's answers on the reference recorded beside
+    them.
 
-    Runs the bundled test split through the interpreter and compares, image by image, with the
-    Keras model's predictions: accuracy change (model − Keras, negative = worse), top-1
-    agreement, probability differences, and the accuracy recorded in the manifest at conversion
-    time. Exit code 1 when a model fails.
+    For the digit model: runs the bundled MNIST test split through the interpreter and compares,
+    image by image, with the Keras model's predictions: accuracy change (model − Keras,
+    negative = worse), top-1 agreement, probability differences, and the accuracy recorded in
+    the manifest at conversion time. For your model: its held-out inputs recorded by convert,
+    against the Keras outputs (classifiers and per-step labellers: agreement and accuracy;
+    regressions: RMSE relative to the spread of the Keras outputs, max error). Exit code 1 when
+    a model fails.
     """
     from edge_lstm import verify
 
-    raise typer.Exit(verify.command(models, runtime, keras_model, limit, max_drop, min_agreement,
+    raise typer.Exit(verify.command(models, runtime, keras_model, limit,
+                                    dict(min_agreement=min_agreement, max_drop=max_drop,
+                                         max_rmse_pct=max_rmse),
                                     models_dir, json_out, report, chart, echo=typer.echo))
 
 
@@ -253,7 +284,8 @@ def bench_command(
     runtime: Optional[Runtime] = typer.Option(None, "--runtime", "-r",
                                               help="Runtime for the .tflite models."),
     keras_model: Optional[Path] = typer.Option(None, "--keras", **InputFile, help="Keras baseline "
-                                               "(default: the manifest's .keras model, when "
+                                               "(default: the manifest's .keras model, or the one "
+                                               "convert recorded if it is in the folder, when "
                                                "TensorFlow is installed)."),
     no_keras: bool = typer.Option(False, "--no-keras", help="Skip the Keras baseline and the peer."),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Also race ONNX Runtime on Keras' own "
@@ -265,8 +297,11 @@ def bench_command(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """Measure each model's latency (p50/p95/p99, raced in one process against Keras and the ONNX
-    Runtime peer), load time, throughput at batch 1 and N, peak memory, size and the camera
-    pipeline's per-frame cost, with the ratios to Keras and to the peer."""
+    Runtime peer), load time, throughput at batch 1 and N, peak memory, size and, for the digit
+    model, the camera pipeline's per-frame cost, with the ratios to Keras and to the peer.
+
+    Any converted model is measured on the inputs of the reference recorded beside it (your
+    model: the held-out items convert kept); the models of one run take the same input shape."""
     from edge_lstm import bench
 
     bench.run(models, runtime and runtime.value, keras_model, no_keras, peer, repeats, batch,

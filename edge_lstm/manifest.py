@@ -22,12 +22,14 @@ FILENAME = "manifest.json"
 ENV_VAR = "EDGE_LSTM_MODELS"
 SCHEMA = 1
 MAX_BYTES = 16 * 2**20  # a manifest of a few models is a few KB
-# What an artifact is: ``train`` writes the first three, ``convert`` the other two.
-KINDS = ("keras", "history", "curves", "predictions", "tflite")
+# What an artifact is: ``train`` writes the first three, ``convert`` the others (the digit model's
+# predictions, or a user model's reference: inputs, Keras outputs and labels).
+KINDS = ("keras", "history", "curves", "predictions", "reference", "tflite")
 NUMBER = (int, float)
 # The fields edge-lstm reads, and their types: every other field is only shown to people.
 ARTIFACT_FIELDS = {"file": str, "sha256": str, "kind": str, "size_bytes": int, "images": int,
-                   "passed_on": list, "ops": list, "parity": dict}
+                   "passed_on": list, "ops": list, "parity": dict, "task": str, "limits": dict,
+                   "model": str}
 REQUIRED_FIELDS = ("file", "sha256")
 PARITY_FIELDS = {"passed": bool, "error": str, "images": int, "accuracy": NUMBER, "agreement": NUMBER}
 
@@ -184,8 +186,9 @@ def failed_parity(model: Path, runtime: str) -> str | None:
     record = found.get("parity", {}).get(runtime)
     if not record or record.get("passed"):
         return None
-    why = record.get("error") or (f"{record.get('accuracy', '?')}% accurate, "
-                                  f"{record.get('agreement', '?')}% agreement with Keras")
+    why = record.get("error") or (
+        f"RMSE {record['rel_rmse_pct']}% of the spread of the Keras outputs" if "rel_rmse_pct" in record
+        else f"{record.get('accuracy', '?')}% accurate, {record.get('agreement', '?')}% agreement with Keras")
     better = folder.get("recommended")
     return (f"{model.name} failed parity on {runtime} at conversion time ({why}); "
             + (f"use {better}" if better and better != model.name else "use another model")

@@ -1,4 +1,4 @@
-"""Run a ``.tflite`` model over many images, here or in another Python environment.
+"""Run a ``.tflite`` model over many inputs, here or in another Python environment.
 
 Another environment lets one host measure a runtime that cannot share this one (tflite-runtime
 2.14 needs numpy<2). The child runs ``python -m edge_lstm.predict`` and exchanges ``.npy`` files.
@@ -14,19 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, probe
-from edge_lstm.data import CLASSES
 from edge_lstm.errors import EdgeLstmError
+from edge_lstm.runtime import Model
 
-LATENCY_IMAGES = 300  # single-image calls timed after the run, for the median latency
+LATENCY_IMAGES = 300  # single-input calls timed after the run, for the median latency
 
 
 def predict(model: Path, images: np.ndarray, runtime: str | None = None,
             python: str | None = None, threads: int | None = None) -> tuple[np.ndarray, str, float]:
-    """Probabilities (N, 10), ``"<runtime> <version>"`` and the median µs to answer one image
-    (one thread unless ``threads``); in ``python``'s environment if given."""
+    """Outputs (N, …), ``"<runtime> <version>"`` and the median µs to answer one input (one
+    thread unless ``threads``); in ``python``'s environment if given."""
     if python is None:
-        classifier = probe.load(model, runtime, threads or 1)
-        return classifier.predict(images), classifier.label, _latency_us(classifier, images)
+        loaded = probe.load(model, runtime, threads or 1, kind=Model)
+        return loaded.predict(images), loaded.label, _latency_us(loaded, images)
     with tempfile.TemporaryDirectory() as tmp:
         inputs, outputs = Path(tmp) / "images.npy", Path(tmp) / "probs.npy"
         np.save(inputs, images.astype(np.float32))
@@ -52,23 +52,23 @@ def _latency_us(classifier, images: np.ndarray) -> float:
 
 
 def _answers(path: Path, count: int, python: str) -> np.ndarray:
-    """The child's probabilities, checked to be one row of 10 per image."""
+    """The child's outputs, checked to be one per input."""
     try:
         probs = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         raise EdgeLstmError(f"{python} ran but wrote no predictions: is it a Python with edge-lstm "
                             "and a TFLite runtime installed?") from None
-    if probs.shape != (count, CLASSES):
+    if probs.ndim < 2 or len(probs) != count:
         raise EdgeLstmError(f"{python} wrote predictions of shape {probs.shape}, expected "
-                            f"{(count, CLASSES)}")
+                            f"{count} outputs")
     return probs
 
 
 def _main() -> None:
     parser = argparse.ArgumentParser(prog="python -m edge_lstm.predict", description=__doc__)
     parser.add_argument("model", type=Path)
-    parser.add_argument("images", type=Path, help=".npy of (N, 28, 28) float32 in [0, 1]")
-    parser.add_argument("out", type=Path, help=".npy to write the (N, 10) probabilities to")
+    parser.add_argument("images", type=Path, help=".npy of (N, …) float32 model inputs")
+    parser.add_argument("out", type=Path, help=".npy to write the (N, …) outputs to")
     parser.add_argument("--runtime")
     args = parser.parse_args()
     probs, runtime, latency = predict(args.model, np.load(args.images), args.runtime)

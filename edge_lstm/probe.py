@@ -16,18 +16,18 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm import child, manifest, tflite_model
-from edge_lstm.data import INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
-from edge_lstm.runtime import Classifier, model_file
+from edge_lstm.runtime import Classifier, Model, model_file
 
-TIMEOUT_S = 60          # one MNIST image takes milliseconds; a damaged WHILE loop may never end
+TIMEOUT_S = 60          # one input takes milliseconds; a damaged WHILE loop may never end
 MEMORY_BYTES = 4 << 30  # a damaged tensor shape can ask for gigabytes; the models need a few MB
 
 
 def load(model: Path, runtime: str | None = None, threads: int | None = None,
-         refuse_changed: bool = False) -> Classifier:
-    """A :class:`Classifier` for ``model``, probed in a child process first unless its manifest
-    vouches for it. ``refuse_changed``: refuse a model whose sha256 differs from its record."""
+         refuse_changed: bool = False, kind: type[Model] = Classifier) -> Model:
+    """A :class:`~edge_lstm.runtime.Classifier` (or another ``kind`` of model) for ``model``,
+    probed in a child process first unless its manifest vouches for it. ``refuse_changed``:
+    refuse a model whose sha256 differs from its record."""
     model = model_file(model)
     matches = manifest.sha256_matches(model)
     if matches is False and refuse_changed:
@@ -37,7 +37,7 @@ def load(model: Path, runtime: str | None = None, threads: int | None = None,
             "--trust-model to run it anyway")
     if not matches:
         probe(model, runtime, threads)
-    return Classifier(model, runtime, threads)
+    return kind(model, runtime, threads)
 
 
 def probe(model: Path, runtime: str | None = None, threads: int | None = None) -> None:
@@ -65,8 +65,8 @@ def _main() -> None:
     parser.add_argument("--threads", type=int)
     args = parser.parse_args()
     _limit_memory(MEMORY_BYTES)
-    classifier = Classifier(args.model, args.runtime, args.threads, quiet=False)
-    classifier.predict(np.zeros(INPUT_SHAPE, np.float32))
+    loaded = Model(args.model, args.runtime, args.threads, quiet=False)
+    loaded.predict(np.zeros(loaded.input_shape, np.float32))
 
 
 def _limit_memory(limit: int) -> None:

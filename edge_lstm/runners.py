@@ -1,9 +1,8 @@
 """Things a benchmark can time: a TFLite model, the ONNX Runtime peer, Keras ``predict``.
 
-Each runner has ``label`` and ``predict(image) → probabilities`` for one 28×28 image; the TFLite
-one (:class:`edge_lstm.runtime.Classifier`) also ``invoke()``, the bare interpreter call, and
-batches. Only the Keras runner and
-the peer's export import TensorFlow, and only when asked for.
+Each runner has ``label``, ``input_shape`` and ``predict(input) → output`` for one input; the
+TFLite one (:class:`edge_lstm.runtime.Model`) also ``invoke()``, the bare interpreter call, and
+batches. Only the Keras runner and the peer's export import TensorFlow, and only when asked for.
 """
 
 from __future__ import annotations
@@ -23,17 +22,28 @@ def load(model: Path, runtime: str | None = None):
         return KerasRunner(model)
     if model.suffix == ".onnx":
         return OnnxRunner(model)
-    from edge_lstm.runtime import Classifier
+    from edge_lstm.runtime import Model
 
-    return Classifier(model, runtime, threads=1)
+    return Model(model, runtime, threads=1)
 
 
-def sample_images(count: int) -> np.ndarray:
-    """``count`` MNIST test images as the models' float input (repeated if more than 10 000)."""
-    from edge_lstm.data import load_test_split, normalize
+def sample_inputs(model: Path, shape: tuple, count: int) -> np.ndarray:
+    """``count`` inputs of ``shape`` for timing ``model`` (repeated as needed): the inputs of the
+    reference recorded beside it, else MNIST test images for a 28×28 model, else fixed-seed
+    normal noise (a timing does not depend on the values, only on the shape)."""
+    from edge_lstm import parity
+    from edge_lstm.data import INPUT_SHAPE
 
-    x = normalize(load_test_split().x)
-    return np.resize(x, (count, *x.shape[1:]))
+    recorded = parity.shipped_reference(Path(model).parent)
+    if recorded is not None and not recorded.digits and recorded.inputs.shape[1:] == shape:
+        x = recorded.inputs
+    elif shape == INPUT_SHAPE:
+        from edge_lstm.data import load_test_split, normalize
+
+        x = normalize(load_test_split().x)
+    else:
+        x = np.random.default_rng(0).standard_normal((min(count, 1000), *shape)).astype(np.float32)
+    return np.resize(x, (count, *shape))
 
 
 class OnnxRunner:
@@ -77,6 +87,7 @@ class KerasRunner:
         from converters.model import load
 
         self.net = load(path)
+        self.input_shape = tuple(self.net.input_shape[1:])
         self.label = f"keras {keras.__version__}"
 
     def predict(self, image: np.ndarray) -> np.ndarray:

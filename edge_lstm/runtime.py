@@ -1,9 +1,10 @@
-"""Run a ``.tflite`` classifier with the lightest interpreter installed.
+"""Run a ``.tflite`` model with the lightest interpreter installed.
 
 Runtimes, tried in this order unless one is forced: ``ai-edge-litert`` (LiteRT, the successor of
 tflite-runtime), ``tflite-runtime`` (legacy devices: numpy<2, Python ≤ 3.11), ``tensorflow``
-(``tf.lite``, host only). Callers give float 28×28 images in [0, 1] and get 10 probabilities;
-quantized inputs and outputs are converted with the tensors' scale and zero point.
+(``tf.lite``, host only). :class:`Model` runs any model with one input and one output;
+:class:`Classifier` is the digit model (float 28×28 images in [0, 1] → 10 probabilities).
+Quantized inputs and outputs are converted with the tensors' scale and zero point.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ RUNTIMES = {  # name → (module, attribute path of its Interpreter class)
     "tensorflow": ("tensorflow", "lite.Interpreter"),
 }
 DEVICE_RUNTIMES = tuple(name for name in RUNTIMES if name != "tensorflow")  # TensorFlow: host only
-BATCH = 64  # images per invoke for a resizable model: 4× the throughput of one at a time here
+BATCH = 64  # inputs per invoke for a resizable model: 4× the throughput of one at a time here
 MAX_THREADS = 64  # the runtimes crash on absurd counts (100 000 threads: SIGSEGV)
 
 
@@ -69,8 +70,9 @@ def model_file(model: str | Path) -> Path:
     return path
 
 
-class Classifier:
-    """A loaded ``.tflite`` digit classifier: ``predict(images) → probabilities``.
+class Model:
+    """A loaded ``.tflite`` model with one input and one output of any shape:
+    ``predict(inputs) → outputs``, float in and float out.
 
     It loads the model in this process: a damaged model can crash the runtime, so a model nobody
     vouched for goes through :func:`edge_lstm.probe.load` first. ``quiet`` drops the runtime's
@@ -93,50 +95,54 @@ class Classifier:
         except (ValueError, RuntimeError) as e:
             raise EdgeLstmError(self._explain_load_error(e)) from None
         self._batch = 1
+        # one item's shapes (without the batch), kept: predict compares them on every call
+        self.input_shape = tuple(int(d) for d in self._in["shape"][1:])
+        self.output_shape = tuple(int(d) for d in self._out["shape"][1:])
         self._input = self._interpreter.tensor(self._in["index"])
         self._output = self._interpreter.tensor(self._out["index"])
         self._quantize = _quantizer(self._in)
         self._dequantize = _dequantizer(self._out)
 
-    def predict(self, images: np.ndarray, batch: int = BATCH) -> np.ndarray:
-        """(N, 28, 28) or (28, 28) floats in [0, 1] → (N, 10) or (10,) probabilities.
+    def predict(self, inputs: np.ndarray, batch: int = BATCH) -> np.ndarray:
+        """One input shaped like :attr:`input_shape` → one output; a stack (N, *input_shape) →
+        (N, *output_shape).
 
-        Many images go through ``batch`` at a time when the model's batch dimension can be
+        Many inputs go through ``batch`` at a time when the model's batch dimension can be
         resized (the ``lean`` form), one by one otherwise."""
-        images = np.asarray(images, dtype=np.float32)
-        if images.shape == INPUT_SHAPE:  # one image, the camera's case: the short way
+        inputs = np.asarray(inputs, dtype=np.float32)
+        if inputs.shape == self.input_shape:  # one input, the camera's case: the short way
             self._resize(1)
-            self._input()[0] = self._quantize(images)
+            self._input()[0] = self._quantize(inputs)
             self.invoke()
             return self._dequantize(self._output()[0].copy())
-        stack = images
-        if stack.ndim != 3 or stack.shape[1:] != INPUT_SHAPE:
-            raise EdgeLstmError(f"images must be {'×'.join(map(str, INPUT_SHAPE))}, got {stack.shape[1:]}")
-        size = min(batch, len(stack)) if self.resizable else 1
+        if inputs.shape[1:] != self.input_shape:
+            raise EdgeLstmError(f"{self.path}: the model takes {self.input_shape} per item, "
+                                f"got {inputs.shape[1:] if inputs.ndim else inputs.shape}")
+        size = min(batch, len(inputs)) if self.resizable else 1
         self._resize(size)
-        probs = np.empty((len(stack), CLASSES), dtype=np.float32)
-        for start in range(0, len(stack), size):
-            chunk = stack[start:start + size]
-            probs[start:start + len(chunk)] = self._run(chunk, size)
-        return probs
+        outputs = np.empty((len(inputs), *self.output_shape), dtype=np.float32)
+        for start in range(0, len(inputs), size):
+            chunk = inputs[start:start + size]
+            outputs[start:start + len(chunk)] = self._run(chunk, size)
+        return outputs
 
     @property
     def resizable(self) -> bool:
-        """Whether the model takes any number of images per invoke. Never on tflite-runtime: its
+        """Whether the model takes any number of inputs per invoke. Never on tflite-runtime: its
         2.14 aarch64 build crashes (SIGSEGV) running the int8 lean model at batch > 1."""
         return (self.runtime != "tflite-runtime"
                 and int(self._in.get("shape_signature", self._in["shape"])[0]) == -1)
 
     def _resize(self, size: int) -> None:
         if size != self._batch:
-            self._interpreter.resize_tensor_input(self._in["index"], [size, *INPUT_SHAPE])
+            self._interpreter.resize_tensor_input(self._in["index"], [size, *self.input_shape])
             self._interpreter.allocate_tensors()
             self._batch = size
 
     def _run(self, chunk: np.ndarray, size: int) -> np.ndarray:
-        """Answers for ``chunk`` (at most ``size`` images), written straight into the input
+        """Answers for ``chunk`` (at most ``size`` inputs), written straight into the input
         tensor: a view costs less than ``set_tensor``'s checks, and a short last batch is padded
-        with the previous images rather than re-allocated. No view outlives the call."""
+        with the previous inputs rather than re-allocated. No view outlives the call."""
         count = len(chunk)
         self._input()[:count] = self._quantize(chunk)
         self.invoke()
@@ -156,17 +162,18 @@ class Classifier:
                                 f"({_first_line(e)})") from None
 
     def _check_signature(self) -> tuple[dict, dict]:
-        """The one input and one output, checked to be a (1, 28, 28) → (1, 10) classifier's."""
+        """The one input and one output, at batch 1, with types the model can be fed and read."""
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         shapes = [tuple(int(d) for d in t["shape"]) for t in (*inputs, *outputs)]
-        if len(inputs) != 1 or len(outputs) != 1 or shapes[0][1:] != INPUT_SHAPE \
-                or shapes[1][-1:] != (CLASSES,):
+        if len(inputs) != 1 or len(outputs) != 1 or len(shapes[0]) < 2 or len(shapes[1]) < 2:
             raise EdgeLstmError(f"{self.path}: model takes {shapes[:len(inputs)]} and gives "
-                                f"{shapes[len(inputs):]}; expected {[1, *INPUT_SHAPE]} → {[1, CLASSES]}")
+                                f"{shapes[len(inputs):]}; expected one batched input and output")
+        self._check_shapes(shapes[0][1:], shapes[1][1:])
         if shapes[0][0] != 1:
-            self._interpreter.resize_tensor_input(inputs[0]["index"], [1, *INPUT_SHAPE])
+            self._interpreter.resize_tensor_input(inputs[0]["index"], [1, *shapes[0][1:]])
             self._interpreter.allocate_tensors()
+            outputs = self._interpreter.get_output_details()
         if np.dtype(inputs[0]["dtype"]) not in (np.float32, np.int8, np.uint8, np.int16):
             raise EdgeLstmError(f"{self.path}: unsupported input type {np.dtype(inputs[0]['dtype'])}")
         for tensor in (inputs[0], outputs[0]):
@@ -176,6 +183,9 @@ class Classifier:
                                     f"quantization scale ({scale})")
         return inputs[0], outputs[0]
 
+    def _check_shapes(self, input_shape: tuple, output_shape: tuple) -> None:
+        """Any shapes will do for a generic model."""
+
     def _explain_load_error(self, error: Exception) -> str:
         from edge_lstm import tflite_model
 
@@ -184,6 +194,15 @@ class Classifier:
         if missing:
             return f"{self.path}: {self.label} cannot run this model: {missing}"
         return f"{self.path}: {self.runtime} cannot load this model ({_first_line(error)})"
+
+
+class Classifier(Model):
+    """A loaded ``.tflite`` digit classifier: 28×28 images in [0, 1] → 10 probabilities."""
+
+    def _check_shapes(self, input_shape: tuple, output_shape: tuple) -> None:
+        if input_shape != INPUT_SHAPE or output_shape[-1:] != (CLASSES,):
+            raise EdgeLstmError(f"{self.path}: model takes {[1, *input_shape]} and gives "
+                                f"{[1, *output_shape]}; expected {[1, *INPUT_SHAPE]} → {[1, CLASSES]}")
 
 
 def _first_line(error: Exception) -> str:

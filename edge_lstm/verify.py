@@ -7,10 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from edge_lstm import child, manifest, parity, tflite_model
-from edge_lstm.data import normalize
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.predict import predict
 
@@ -40,7 +37,7 @@ class Result:
     runtime: str
     size_bytes: int
     ops: list[str] = field(default_factory=list)
-    metrics: parity.Metrics | None = None
+    metrics: parity.Metrics | parity.RegressionMetrics | None = None
     checks: list[parity.Check] = field(default_factory=list)
     latency_us: float | None = None
     error: str | None = None
@@ -60,14 +57,14 @@ class Result:
 
 
 def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Reference,
-        test_images: np.ndarray, max_drop: float = parity.MAX_DROP_PP,
-        min_agreement: float = parity.MIN_AGREEMENT_PCT, recorded: bool = True,
+        limits: parity.Limits | None = None, recorded: bool = True,
         step: Callable[[str], None] = lambda label: None) -> list[Result]:
-    """Measure every model on every runtime. A model a runtime cannot run is a failed result with
-    the reason, not an exception. ``recorded``: also hold each model to the accuracy recorded in
-    its folder's manifest (off while converting, when the record is being made). ``step`` is
-    told each model and runtime as its run starts."""
-    images = normalize(test_images[: len(reference)])
+    """Measure every model on every runtime against ``reference`` (with its own limits unless
+    ``limits``). A model a runtime cannot run is a failed result with the reason, not an
+    exception. ``recorded``: also hold each model to the accuracy recorded in its folder's
+    manifest (off while converting, when the record is being made). ``step`` is told each model
+    and runtime as its run starts."""
+    inputs = reference.model_inputs()
     results = []
     for model in models:
         info = tflite_model.inspect(model)
@@ -80,16 +77,15 @@ def run(models: list[Path], runtimes: list[RuntimeSpec], reference: parity.Refer
                 result.checks.append(parity.Check("file matches its manifest sha256", None,
                                                   entry["sha256"][:12], False))
             try:  # a runtime that lacks a kernel says so when it loads the model
-                probs, result.runtime, result.latency_us = predict(model, images, spec.name,
-                                                                    spec.python)
+                outputs, result.runtime, result.latency_us = predict(model, inputs, spec.name,
+                                                                      spec.python)
+                result.metrics = parity.compare(outputs, reference)
             except EdgeLstmError as e:
                 result.error = _without_path(str(e), Path(model))
                 results.append(result)
                 continue
-            result.metrics = parity.compare(probs, reference)
-            runtime_name = result.runtime.split()[0]
-            expected = _recorded_accuracy(entry, runtime_name, len(reference))
-            result.checks += parity.checks(result.metrics, max_drop, min_agreement, expected)
+            expected = _recorded_accuracy(entry, result.runtime.split()[0], result.metrics.images)
+            result.checks += parity.judge(result.metrics, reference, limits or reference.limits, expected)
             results.append(result)
     return results
 
@@ -123,44 +119,44 @@ def _recorded_accuracy(entry: dict | None, runtime: str, images: int) -> float |
 
 
 def command(models: list[Path], runtimes: list[RuntimeSpec], keras_model: Path | None,
-            limit: int | None, max_drop: float, min_agreement: float, models_dir: Path | None,
+            limit: int | None, limits: dict, models_dir: Path | None,
             as_json: bool, report: Path | None, chart: Path | None, echo) -> int:
-    """``edge-lstm parity``: check the models (default: the recommended one), print the table or
-    JSON, write the report and chart asked for; the exit code is 1 when a model fails."""
+    """``edge-lstm parity``: check the models (default: the recommended one) against the reference
+    recorded beside them, with its limits but those given in ``limits`` (None: recorded), print
+    the table or JSON, write the report and chart asked for; the exit code is 1 when a model fails."""
     from edge_lstm import atomic, tables
     from edge_lstm import report as render
-    from edge_lstm.data import load_test_split
 
     folder = models_dir or manifest.models_dir()
     paths = models or [manifest.recommended_model(folder)]
-    test = load_test_split()
     reference = _reference(keras_model, [folder] if models_dir or not models else
-                           [paths[0].parent, manifest.models_dir()], test)
+                           [paths[0].parent, manifest.models_dir()])
     if limit:
         reference = reference.head(limit)
+    if chart:
+        render.check_chartable(reference)
     runtimes = runtimes or [RuntimeSpec()]
     with tables.progress(len(paths) * len(runtimes), "parity") as step:
-        results = run(paths, runtimes, reference, test.x, max_drop, min_agreement, step=step)
+        results = run(paths, runtimes, reference, reference.limits.given(**limits), step=step)
     if as_json:
         echo(json.dumps([r.as_dict() for r in results], indent=2))
     else:
         echo(render.table(results, reference))
     if report:
-        atomic.write_text(report, render.markdown(results, reference.source))
+        atomic.write_text(report, render.markdown(results, reference))
     if chart:
         render.chart(results, chart)
     return 0 if all(r.passed for r in results) else 1
 
 
-def _reference(keras_model: Path | None, folders: list[Path], test) -> parity.Reference:
-    """Keras' answers: run now from ``--keras``, else the predictions recorded in the first of
-    ``folders`` that has them."""
+def _reference(keras_model: Path | None, folders: list[Path]) -> parity.Reference:
+    """Keras' answers: recorded in the first of ``folders`` that has a reference, or with
+    ``--keras`` run now on the same inputs (the MNIST test split for the digit model)."""
+    recorded = next(filter(None, map(parity.shipped_reference, folders)), None)
     if keras_model is not None:
         from converters.reference import keras_reference
 
-        return keras_reference(keras_model, test)
-    for folder in folders:
-        shipped = parity.shipped_reference(folder)
-        if shipped is not None:
-            return shipped
-    raise EdgeLstmError(f"no Keras predictions recorded in {folders[0]}; pass --keras MODEL.keras")
+        return keras_reference(keras_model, recorded)
+    if recorded is None:
+        raise EdgeLstmError(f"no Keras reference recorded in {folders[0]}; pass --keras MODEL.keras")
+    return recorded

@@ -147,13 +147,14 @@ def test_convert_refuses_to_overwrite(converted, small_model):
     assert done.returncode == 2 and "--force" in done.stderr
 
 
-def test_wrong_input_shape_is_refused(tmp_path):
+def test_another_input_shape_needs_its_own_data(tmp_path):
     import keras
 
     net = keras.Sequential([keras.Input((32, 32)), keras.layers.LSTM(4), keras.layers.Dense(10)])
     net.save(tmp_path / "wide.keras")
-    done = run_cli("convert", tmp_path / "wide.keras", "--out", tmp_path)
-    assert done.returncode == 2 and "expected (28, 28)" in done.stderr
+    done = run_cli("convert", tmp_path / "wide.keras", "--out", tmp_path / "out")
+    assert done.returncode == 2 and "takes (32, 32), not MNIST's (28, 28)" in done.stderr
+    assert "--data" in done.stderr and not (tmp_path / "out").exists()
 
 
 def test_truncated_tflite_given_to_parity(converted, small_model, tmp_path):

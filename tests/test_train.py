@@ -77,5 +77,5 @@ def test_shipped_model_matches_its_manifest():
     assert accuracy >= 0.983
     assert round(accuracy, 6) == entry["test_accuracy"]
     reference = shipped_reference(folder)
-    assert np.array_equal(reference.probs.argmax(1), probs.argmax(1))
-    assert np.abs(reference.probs - probs).max() < 1e-3  # stored as float16
+    assert np.array_equal(reference.outputs.argmax(1), probs.argmax(1))
+    assert np.abs(reference.outputs - probs).max() < 1e-3  # stored as float16
