@@ -71,6 +71,23 @@ def test_prefer_size_keeps_the_compact_full_integer_lstm(small_model, mnist_npz,
     assert inspect(tmp_path / name).inputs[0].dtype == "float32"  # float I/O, int8 inside
 
 
+def test_other_28x28_data_checks_the_digit_model_on_that_data(small_model, mnist_npz, tmp_path):
+    """A Keras-layout file whose test split is not MNIST's (here: training digits as the test part,
+    as a Fashion-MNIST or own-digits file would be) is the user's data, not the bundled split."""
+    import numpy as np
+
+    with np.load(mnist_npz) as f:
+        x, y = f["x_train"][:3000], f["y_train"][:3000]
+    np.savez(tmp_path / "own.npz", x_train=x[:2000], y_train=y[:2000], x_test=x[2000:], y_test=y[2000:])
+    out = tmp_path / "out"
+    done = run_cli("convert", small_model, "--out", out, "--data", tmp_path / "own.npz",
+                   "--quant", "float32", "--runtime", "ai-edge-litert")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not artifacts(out, "predictions")
+    (reference,) = artifacts(out, "reference")
+    assert reference["items"] == 1000 and reference["task"] == "classifier"
+
+
 @pytest.mark.skipif(not TFLITE_RUNTIME, reason="needs $EDGE_LSTM_TFLITE_RUNTIME_PYTHON (make test builds it)")
 def test_runtime_matrix_with_real_tflite_runtime(converted, small_model):
     _, done, manifest = converted
