@@ -12,7 +12,8 @@ segmentation by recognition:
    normalised like a single digit's;
 5. atoms: each component, a wide one cut at a few columns of little ink (candidate cuts);
 6. candidate digits: one atom, or a few neighbouring atoms (touching digits cut apart, a digit in
-   pieces side by side), each laid out like MNIST; all classified in one model call;
+   pieces side by side), each laid out like MNIST; all classified in one model call, each also in
+   slightly rotated views (a pair or a piece reads less consistently than a digit);
 7. the reading: the candidates that cover the line with the best joint confidence (a dynamic
    program over the atoms).
 OpenCV + numpy only (never imports TensorFlow): the caller passes the classifier's ``predict``.
@@ -31,6 +32,7 @@ from edge_lstm.preprocess import (
     INK_PAD,
     MIN_AREA,
     MIN_AREA_FRACTION,
+    MNIST_SIDE,
     PIECE_AREA,
     STROKE_SIDE,
     Box,
@@ -83,6 +85,7 @@ SHORTEST = FRAGMENT  # height / the line's digit height: shorter, it is more lik
 NARROW_COST, WIDE_COST, SHORT_COST = 0.5, 1.0, 2.0
 DIGIT_BONUS = 0.7  # without it, fewer (merged) digits would always win...
 CUT_BONUS = 0.7  # ...but a cut through a component needs more than the classifier liking both pieces
+VIEWS = (-10.0, 10.0)  # degrees: the rotated views a candidate is also classified in
 SKIP = -8.0  # score of leaving an atom out (a speck, a candidate not classified); see _skip_scores
 
 
@@ -145,7 +148,7 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
         return Reading([], np.zeros((0, DIGIT_CLASSES), np.float32), capped)
     atoms = _atoms(line, len(groups))
     candidates, too_many = _candidates(line, atoms)
-    probs = predict(np.stack([c.digit.image for c in candidates])) if candidates else \
+    probs = _classify([c.digit.image for c in candidates], predict) if candidates else \
         np.zeros((0, DIGIT_CLASSES), np.float32)
     chosen = _best_reading(len(atoms), candidates, probs)
     region = (0, 0, image.shape[1], image.shape[0])
@@ -356,6 +359,20 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     if w == 0:
         return None
     return Digit(_centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), (x + start, y, w, h))
+
+
+def _classify(images: list[np.ndarray], predict) -> np.ndarray:
+    """Probabilities of ``images``: the geometric mean over the image and VIEWS slightly rotated
+    copies (one model call). A digit reads the same in all views; a pair or a piece of one, which
+    the model never saw, is read less consistently, so its confidence drops."""
+    views = [np.stack(images)]
+    centre = ((MNIST_SIDE - 1) / 2, (MNIST_SIDE - 1) / 2)
+    for angle in VIEWS:
+        turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        views.append(np.stack([cv2.warpAffine(i, turn, (MNIST_SIDE, MNIST_SIDE)) for i in images]))
+    probs = predict(np.concatenate(views)).reshape(len(views), len(images), -1)
+    mean = np.exp(np.log(np.maximum(probs, 1e-6)).mean(0))
+    return mean / mean.sum(1, keepdims=True)
 
 
 def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -> list[int]:
