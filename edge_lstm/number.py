@@ -70,7 +70,7 @@ CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns
 MAX_CUTS = 24  # per component: about eight touching digits
 MAX_RUN = 8.0  # a component wider than this * its height is a rule or a border, not touching digits
 SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
-MAX_ATOMS = 5  # atoms a candidate digit is made of, at most
+MAX_ATOMS = 7  # atoms a candidate digit is made of, at most (a wide digit has up to 6)
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
 MERGE_GAP = 0.25  # ...with gaps between its atoms of at most this much
 # A candidate's score, for its most probable digit d: log p(d) - NARROW_COST * its missing width
