@@ -201,10 +201,11 @@ def _group(stats: list) -> list[tuple[list[int], Box]]:
 
 def _on_one_line(groups: list) -> tuple[list, float]:
     """Step 3: the groups on the line through the tallest one, left to right, and the line's digit
-    height."""
+    height; a short group (the detached bar of a 5) stays when it nearly touches one of them."""
     if not groups:
         return [], 0.0
     tallest = max(b[3] - b[1] for _, b in groups)
+    short = [g for g in groups if g[1][3] - g[1][1] < MIN_HEIGHT * tallest]
     groups = [g for g in groups if g[1][3] - g[1][1] >= MIN_HEIGHT * tallest]
     centres = np.array([((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for _, b in groups])
     heights = np.array([b[3] - b[1] for _, b in groups], float)
@@ -216,8 +217,15 @@ def _on_one_line(groups: list) -> tuple[list, float]:
             slope, offset = 0.0, centres[on_line, 1].mean()
         line_height = float(np.median(heights[on_line]))
         on_line = np.abs(centres[:, 1] - (slope * centres[:, 0] + offset)) <= LINE_SPREAD * line_height
-    line = sorted((g for g, keep in zip(groups, on_line) if keep), key=lambda g: g[1][0])
-    return _join_fragments(line, line_height), line_height
+    line = [g for g, keep in zip(groups, on_line) if keep]
+    line += [g for g in short if _near(g[1], [b for _, b in line], FRAGMENT_GAP * line_height)]
+    line = _join_fragments(sorted(line, key=lambda g: g[1][0]), line_height)
+    return [g for g in line if g[1][3] - g[1][1] >= MIN_HEIGHT * tallest], line_height
+
+
+def _near(box: Box, boxes: list[Box], distance: float) -> bool:
+    """Whether ``box`` lies within ``distance`` of one of ``boxes`` (gap between the boxes)."""
+    return any(max(b[0] - box[2], box[0] - b[2], b[1] - box[3], box[1] - b[3]) <= distance for b in boxes)
 
 
 def _join_fragments(line: list, line_height: float) -> list:
