@@ -10,7 +10,8 @@ segmentation by recognition:
    is fine), without dots and specks far shorter than the line's digits;
 4. the line's ink sampled once at full resolution, its digit height at STROKE_SIDE, stroke width
    normalised like a single digit's;
-5. atoms: each component, a wide one cut at a few columns of little ink (candidate cuts);
+5. atoms: each component, a wide one cut along a few paths of little ink from top to bottom
+   (candidate cuts: a path may slant around a stroke, between slanted digits);
 6. candidate digits: one atom, or a few neighbouring atoms (touching digits cut apart, a digit in
    pieces side by side), each laid out like MNIST; all classified in one model call, each also in
    slightly rotated views (a pair or a piece reads less consistently than a digit);
@@ -69,6 +70,8 @@ MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about 
 CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
 MAX_CUTS = 24  # per component: about eight touching digits
 MAX_RUN = 8.0  # a component wider than this * its height is a rule or a border, not touching digits
+PATH_STEP = 0.3  # ink a cut path pays per column it steps sideways: straight where nothing is in the way
+WALL = 1e6  # ink of the column between two components: no cut path crosses it
 SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
 MAX_ATOMS = 7  # atoms a candidate digit is made of, at most (a wide digit has up to 6)
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
@@ -116,10 +119,13 @@ class _Line(NamedTuple):
 
 
 class _Atom(NamedTuple):
-    """Columns [start, stop) of one line component: all of it, or a part between candidate cuts."""
+    """One line component's pixels in columns [left[row], right[row]) of each row: all of it, or a
+    part between two candidate cut paths; start and stop bound its columns."""
     owner: int
     start: int
     stop: int
+    left: np.ndarray
+    right: np.ndarray
 
 
 class _Candidate(NamedTuple):
@@ -286,23 +292,76 @@ def _owners(ink: _Ink, groups: list, box) -> np.ndarray:
 
 def _atoms(line: _Line, count: int) -> list[_Atom]:
     """Step 5: the atoms of the ``count`` line components, left to right: each component's columns,
-    cut at its candidate cuts."""
-    atoms = []
+    cut along its candidate cut paths."""
+    spans, crops = [], []
     for owner in range(1, count + 1):
         mine = np.where(line.owner == owner, line.ink, 0)
         columns = np.nonzero((mine > INK_LEVEL).any(0))[0]
-        if not columns.size:
-            continue
-        start, stop = int(columns[0]), int(columns[-1]) + 1
-        edges = [start, *(start + cut for cut in _cuts(mine[:, start:stop].sum(0))), stop]
-        atoms += [_Atom(owner, a, b) for a, b in zip(edges, edges[1:])]
+        if columns.size:
+            spans.append((owner, int(columns[0]), int(columns[-1]) + 1))
+            crops.append(mine[:, columns[0]:columns[-1] + 1])
+    if not spans:
+        return []
+    rows, atoms = line.ink.shape[0], []
+    for (owner, start, stop), paths in zip(spans, _cut_paths(crops)):
+        edges = [np.full(rows, start), *(start + path for path in paths), np.full(rows, stop)]
+        atoms += [_Atom(owner, int(a.min()), int(b.max()), a, b) for a, b in zip(edges, edges[1:])]
     return sorted(atoms, key=lambda a: a.start + a.stop)
 
 
+def _cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Per component crop (its own ink), its candidate cuts as paths from top to bottom (one column
+    per row, left to right): through each column of the middle row, the path of least ink, which
+    may step one column per row (at PATH_STEP ink per step), so a cut follows the gap between
+    slanted digits where no straight column separates them. One dynamic program over all crops
+    side by side, walls between them, from the top and from the bottom to the middle row."""
+    wall = np.full((crops[0].shape[0], 1), WALL, np.float32)
+    cost = np.concatenate([part for crop in crops for part in (wall, crop.astype(np.float32))] + [wall], 1)
+    middle = cost.shape[0] // 2
+    down, moves_down = _least_ink_paths(cost[:middle + 1])
+    up, moves_up = _least_ink_paths(cost[middle:][::-1])
+    total = down + up - cost[middle]
+    paths, offset = [], 1
+    for crop in crops:
+        cuts = np.array(_cuts(total[offset:offset + crop.shape[1]]), int) + offset
+        if cuts.size:
+            both = np.concatenate([_trace(moves_down, cuts), _trace(moves_up, cuts)[:, ::-1][:, 1:]], 1)
+            paths.append(list(np.maximum.accumulate(both - offset, 0)))
+        else:
+            paths.append([])
+        offset += crop.shape[1] + 1
+    return paths
+
+
+def _least_ink_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least total ``cost`` of a path from the top row to each column of the bottom row
+    (stepping at most one column per row), and each row's step (-1, 0, 1) on the best path."""
+    total = cost[0].copy()
+    moves = np.zeros(cost.shape, np.int8)
+    step = np.full(1, np.inf, np.float32)
+    for row in range(1, cost.shape[0]):
+        options = np.stack([np.concatenate([step, total[:-1]]) + PATH_STEP, total,
+                            np.concatenate([total[1:], step]) + PATH_STEP])
+        best = options.argmin(0)
+        moves[row] = best - 1
+        total = options[best, np.arange(total.size)] + cost[row]
+    return total, moves
+
+
+def _trace(moves: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The paths (one row each: a column per row) that end at columns ``ends`` of the bottom row."""
+    paths = np.empty((len(ends), moves.shape[0]), int)
+    column = ends.copy()
+    for row in range(moves.shape[0] - 1, -1, -1):
+        paths[:, row] = column
+        column = column + moves[row, column]
+    return paths
+
+
 def _cuts(profile: np.ndarray) -> list[int]:
-    """Candidate cuts of one component with this column ink ``profile``: the columns of least ink
-    among its local minima, MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit
-    (MAX_CUTS at most)."""
+    """Candidate cuts of one component with this ink ``profile`` (per column of the middle row:
+    the ink of the best path through it): the columns of least ink among its local minima,
+    MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit (MAX_CUTS at most)."""
     width, part = len(profile), max(1, round(MIN_PART * STROKE_SIDE))
     if width < CUT_FROM * STROKE_SIDE:
         return []
@@ -356,9 +415,9 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     start, stop = min(a.start for a in atoms), max(a.stop for a in atoms)
     owner = line.owner[:, start:stop]
     keep = owner == 0
+    columns = np.arange(start, stop)
     for atom in atoms:
-        columns = np.s_[:, atom.start - start:atom.stop - start]
-        keep[columns] |= owner[columns] == atom.owner
+        keep |= (owner == atom.owner) & (columns >= atom.left[:, None]) & (columns < atom.right[:, None])
     foreign = ~keep & (owner > 0)
     if foreign.any():  # and the faint ink next to them
         keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
