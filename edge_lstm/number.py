@@ -336,16 +336,15 @@ def _cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
 def _least_ink_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The least total ``cost`` of a path from the top row to each column of the bottom row
     (stepping at most one column per row), and each row's step (-1, 0, 1) on the best path."""
-    total = cost[0].copy()
     moves = np.zeros(cost.shape, np.int8)
-    step = np.full(1, np.inf, np.float32)
+    padded = np.full(cost.shape[1] + 2, np.inf, np.float32)  # no step out of the crop
+    padded[1:-1] = cost[0]
     for row in range(1, cost.shape[0]):
-        options = np.stack([np.concatenate([step, total[:-1]]) + PATH_STEP, total,
-                            np.concatenate([total[1:], step]) + PATH_STEP])
-        best = options.argmin(0)
-        moves[row] = best - 1
-        total = options[best, np.arange(total.size)] + cost[row]
-    return total, moves
+        left, straight, right = padded[:-2] + PATH_STEP, padded[1:-1], padded[2:] + PATH_STEP
+        side = np.minimum(left, right)
+        moves[row] = np.where(straight <= side, 0, np.where(left <= right, -1, 1))
+        padded[1:-1] = np.minimum(straight, side) + cost[row]
+    return padded[1:-1], moves
 
 
 def _trace(moves: np.ndarray, ends: np.ndarray) -> np.ndarray:
