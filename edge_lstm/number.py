@@ -7,7 +7,8 @@ segmentation by recognition:
    first);
 2. each large component takes the pieces of a broken digit that lie above or below it;
 3. the components on the line of the tallest one (a least-squares line through the centres: slope
-   is fine), without dots and specks far shorter than the line's digits;
+   is fine), without dots and specks far shorter than the line's digits (a short stroke nearly
+   touching one of them, such as the detached bar of a 5, joins it);
 4. the line's ink sampled once at full resolution, its digit height at STROKE_SIDE, stroke width
    normalised like a single digit's;
 5. atoms: each component, a wide one cut along a few paths of little ink from top to bottom
