@@ -7,12 +7,15 @@ segmentation by recognition:
    first);
 2. each large component takes the pieces of a broken digit that lie above or below it;
 3. the components on the line of the tallest one (a least-squares line through the centres: slope
-   is fine), without dots and specks far shorter than the line's digits;
+   is fine), without dots and specks far shorter than the line's digits (a short stroke nearly
+   touching one of them, such as the detached bar of a 5, joins it);
 4. the line's ink sampled once at full resolution, its digit height at STROKE_SIDE, stroke width
    normalised like a single digit's;
-5. atoms: each component, a wide one cut at a few columns of little ink (candidate cuts);
+5. atoms: each component, a wide one cut along a few paths of little ink from top to bottom
+   (candidate cuts: a path may slant around a stroke, between slanted digits);
 6. candidate digits: one atom, or a few neighbouring atoms (touching digits cut apart, a digit in
-   pieces side by side), each laid out like MNIST; all classified in one model call;
+   pieces side by side), each laid out like MNIST; all classified in one model call, each also in
+   slightly rotated views (a pair or a piece reads less consistently than a digit);
 7. the reading: the candidates that cover the line with the best joint confidence (a dynamic
    program over the atoms).
 OpenCV + numpy only (never imports TensorFlow): the caller passes the classifier's ``predict``.
@@ -31,6 +34,7 @@ from edge_lstm.preprocess import (
     INK_PAD,
     MIN_AREA,
     MIN_AREA_FRACTION,
+    MNIST_SIDE,
     PIECE_AREA,
     STROKE_SIDE,
     Box,
@@ -67,8 +71,10 @@ MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about 
 CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
 MAX_CUTS = 24  # per component: about eight touching digits
 MAX_RUN = 8.0  # a component wider than this * its height is a rule or a border, not touching digits
+PATH_STEP = 0.3  # ink a cut path pays per column it steps sideways: straight where nothing is in the way
+WALL = 1e6  # ink of the column between two components: no cut path crosses it
 SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
-MAX_ATOMS = 5  # atoms a candidate digit is made of, at most
+MAX_ATOMS = 7  # atoms a candidate digit is made of, at most (a wide digit has up to 6)
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
 MERGE_GAP = 0.25  # ...with gaps between its atoms of at most this much
 # A candidate's score, for its most probable digit d: log p(d) - NARROW_COST * its missing width
@@ -83,6 +89,7 @@ SHORTEST = FRAGMENT  # height / the line's digit height: shorter, it is more lik
 NARROW_COST, WIDE_COST, SHORT_COST = 0.5, 1.0, 2.0
 DIGIT_BONUS = 0.7  # without it, fewer (merged) digits would always win...
 CUT_BONUS = 0.7  # ...but a cut through a component needs more than the classifier liking both pieces
+VIEWS = (-10.0, 10.0)  # degrees: the rotated views a candidate is also classified in
 SKIP = -8.0  # score of leaving an atom out (a speck, a candidate not classified); see _skip_scores
 
 
@@ -113,10 +120,13 @@ class _Line(NamedTuple):
 
 
 class _Atom(NamedTuple):
-    """Columns [start, stop) of one line component: all of it, or a part between candidate cuts."""
+    """One line component's pixels in columns [left[row], right[row]) of each row: all of it, or a
+    part between two candidate cut paths; start and stop bound its columns."""
     owner: int
     start: int
     stop: int
+    left: np.ndarray
+    right: np.ndarray
 
 
 class _Candidate(NamedTuple):
@@ -145,7 +155,7 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
         return Reading([], np.zeros((0, DIGIT_CLASSES), np.float32), capped)
     atoms = _atoms(line, len(groups))
     candidates, too_many = _candidates(line, atoms)
-    probs = predict(np.stack([c.digit.image for c in candidates])) if candidates else \
+    probs = _classify([c.digit.image for c in candidates], predict) if candidates else \
         np.zeros((0, DIGIT_CLASSES), np.float32)
     chosen = _best_reading(len(atoms), candidates, probs)
     region = (0, 0, image.shape[1], image.shape[0])
@@ -198,10 +208,11 @@ def _group(stats: list) -> list[tuple[list[int], Box]]:
 
 def _on_one_line(groups: list) -> tuple[list, float]:
     """Step 3: the groups on the line through the tallest one, left to right, and the line's digit
-    height."""
+    height; a short group (the detached bar of a 5) stays when it nearly touches one of them."""
     if not groups:
         return [], 0.0
     tallest = max(b[3] - b[1] for _, b in groups)
+    short = [g for g in groups if g[1][3] - g[1][1] < MIN_HEIGHT * tallest]
     groups = [g for g in groups if g[1][3] - g[1][1] >= MIN_HEIGHT * tallest]
     centres = np.array([((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for _, b in groups])
     heights = np.array([b[3] - b[1] for _, b in groups], float)
@@ -213,8 +224,15 @@ def _on_one_line(groups: list) -> tuple[list, float]:
             slope, offset = 0.0, centres[on_line, 1].mean()
         line_height = float(np.median(heights[on_line]))
         on_line = np.abs(centres[:, 1] - (slope * centres[:, 0] + offset)) <= LINE_SPREAD * line_height
-    line = sorted((g for g, keep in zip(groups, on_line) if keep), key=lambda g: g[1][0])
-    return _join_fragments(line, line_height), line_height
+    line = [g for g, keep in zip(groups, on_line) if keep]
+    line += [g for g in short if _near(g[1], [b for _, b in line], FRAGMENT_GAP * line_height)]
+    line = _join_fragments(sorted(line, key=lambda g: g[1][0]), line_height)
+    return [g for g in line if g[1][3] - g[1][1] >= MIN_HEIGHT * tallest], line_height
+
+
+def _near(box: Box, boxes: list[Box], distance: float) -> bool:
+    """Whether ``box`` lies within ``distance`` of one of ``boxes`` (gap between the boxes)."""
+    return any(max(b[0] - box[2], box[0] - b[2], b[1] - box[3], box[1] - b[3]) <= distance for b in boxes)
 
 
 def _join_fragments(line: list, line_height: float) -> list:
@@ -275,23 +293,75 @@ def _owners(ink: _Ink, groups: list, box) -> np.ndarray:
 
 def _atoms(line: _Line, count: int) -> list[_Atom]:
     """Step 5: the atoms of the ``count`` line components, left to right: each component's columns,
-    cut at its candidate cuts."""
-    atoms = []
+    cut along its candidate cut paths."""
+    spans, crops = [], []
     for owner in range(1, count + 1):
         mine = np.where(line.owner == owner, line.ink, 0)
         columns = np.nonzero((mine > INK_LEVEL).any(0))[0]
-        if not columns.size:
-            continue
-        start, stop = int(columns[0]), int(columns[-1]) + 1
-        edges = [start, *(start + cut for cut in _cuts(mine[:, start:stop].sum(0))), stop]
-        atoms += [_Atom(owner, a, b) for a, b in zip(edges, edges[1:])]
+        if columns.size:
+            spans.append((owner, int(columns[0]), int(columns[-1]) + 1))
+            crops.append(mine[:, columns[0]:columns[-1] + 1])
+    if not spans:
+        return []
+    rows, atoms = line.ink.shape[0], []
+    for (owner, start, stop), paths in zip(spans, _cut_paths(crops)):
+        edges = [np.full(rows, start), *(start + path for path in paths), np.full(rows, stop)]
+        atoms += [_Atom(owner, int(a.min()), int(b.max()), a, b) for a, b in zip(edges, edges[1:])]
     return sorted(atoms, key=lambda a: a.start + a.stop)
 
 
+def _cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Per component crop (its own ink), its candidate cuts as paths from top to bottom (one column
+    per row, left to right): through each column of the middle row, the path of least ink, which
+    may step one column per row (at PATH_STEP ink per step), so a cut follows the gap between
+    slanted digits where no straight column separates them. One dynamic program over all crops
+    side by side, walls between them, from the top and from the bottom to the middle row."""
+    wall = np.full((crops[0].shape[0], 1), WALL, np.float32)
+    cost = np.concatenate([part for crop in crops for part in (wall, crop.astype(np.float32))] + [wall], 1)
+    middle = cost.shape[0] // 2
+    down, moves_down = _least_ink_paths(cost[:middle + 1])
+    up, moves_up = _least_ink_paths(cost[middle:][::-1])
+    total = down + up - cost[middle]
+    paths, offset = [], 1
+    for crop in crops:
+        cuts = np.array(_cuts(total[offset:offset + crop.shape[1]]), int) + offset
+        if cuts.size:
+            both = np.concatenate([_trace(moves_down, cuts), _trace(moves_up, cuts)[:, ::-1][:, 1:]], 1)
+            paths.append(list(np.maximum.accumulate(both - offset, 0)))
+        else:
+            paths.append([])
+        offset += crop.shape[1] + 1
+    return paths
+
+
+def _least_ink_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least total ``cost`` of a path from the top row to each column of the bottom row
+    (stepping at most one column per row), and each row's step (-1, 0, 1) on the best path."""
+    moves = np.zeros(cost.shape, np.int8)
+    padded = np.full(cost.shape[1] + 2, np.inf, np.float32)  # no step out of the crop
+    padded[1:-1] = cost[0]
+    for row in range(1, cost.shape[0]):
+        left, straight, right = padded[:-2] + PATH_STEP, padded[1:-1], padded[2:] + PATH_STEP
+        side = np.minimum(left, right)
+        moves[row] = np.where(straight <= side, 0, np.where(left <= right, -1, 1))
+        padded[1:-1] = np.minimum(straight, side) + cost[row]
+    return padded[1:-1], moves
+
+
+def _trace(moves: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The paths (one row each: a column per row) that end at columns ``ends`` of the bottom row."""
+    paths = np.empty((len(ends), moves.shape[0]), int)
+    column = ends.copy()
+    for row in range(moves.shape[0] - 1, -1, -1):
+        paths[:, row] = column
+        column = column + moves[row, column]
+    return paths
+
+
 def _cuts(profile: np.ndarray) -> list[int]:
-    """Candidate cuts of one component with this column ink ``profile``: the columns of least ink
-    among its local minima, MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit
-    (MAX_CUTS at most)."""
+    """Candidate cuts of one component with this ink ``profile`` (per column of the middle row:
+    the ink of the best path through it): the columns of least ink among its local minima,
+    MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit (MAX_CUTS at most)."""
     width, part = len(profile), max(1, round(MIN_PART * STROKE_SIDE))
     if width < CUT_FROM * STROKE_SIDE:
         return []
@@ -345,9 +415,9 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     start, stop = min(a.start for a in atoms), max(a.stop for a in atoms)
     owner = line.owner[:, start:stop]
     keep = owner == 0
+    columns = np.arange(start, stop)
     for atom in atoms:
-        columns = np.s_[:, atom.start - start:atom.stop - start]
-        keep[columns] |= owner[columns] == atom.owner
+        keep |= (owner == atom.owner) & (columns >= atom.left[:, None]) & (columns < atom.right[:, None])
     foreign = ~keep & (owner > 0)
     if foreign.any():  # and the faint ink next to them
         keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
@@ -356,6 +426,20 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     if w == 0:
         return None
     return Digit(_centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), (x + start, y, w, h))
+
+
+def _classify(images: list[np.ndarray], predict) -> np.ndarray:
+    """Probabilities of ``images``: the geometric mean over the image and VIEWS slightly rotated
+    copies (one model call). A digit reads the same in all views; a pair or a piece of one, which
+    the model never saw, is read less consistently, so its confidence drops."""
+    views = [np.stack(images)]
+    centre = ((MNIST_SIDE - 1) / 2, (MNIST_SIDE - 1) / 2)
+    for angle in VIEWS:
+        turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        views.append(np.stack([cv2.warpAffine(i, turn, (MNIST_SIDE, MNIST_SIDE)) for i in images]))
+    probs = predict(np.concatenate(views)).reshape(len(views), len(images), -1)
+    mean = np.exp(np.log(np.maximum(probs, 1e-6)).mean(0))
+    return mean / mean.sum(1, keepdims=True)
 
 
 def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -> list[int]:

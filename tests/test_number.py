@@ -168,3 +168,17 @@ def test_steady_counts_consecutive_frames():
     held = Steady(2)
     assert [held.update(v) for v in ["1", "2", "2", "3", "2", "2", None, None]] == \
         [None, None, "2", "2", "2", "2", "2", None]
+
+
+def test_the_detached_bar_of_a_5_stays_with_it(classifier):
+    """MNIST test 5s whose top bar is a separate stroke off to the side of the body, too short to
+    be a digit of the line: it joins its 5, which is read whole, not as a 6 or a 3."""
+    read = []
+    for index in (694, 1911, 1940, 5618, 5624, 5706, 8348):
+        rng = np.random.default_rng(51)
+        other = int(rng.choice(np.nonzero(TEST.y == 7)[0]))
+        strokes = cv2.connectedComponents((TEST.x[index] > 60).astype(np.uint8), connectivity=8)[0] - 1
+        assert TEST.y[index] == 5 and strokes == 2
+        frame = render_number([TEST.x[index], TEST.x[other]], rng, gaps=(6, 8), max_angle=3.0)
+        read.append(read_number(classifier, frame, "f", None).value)
+    assert read.count("57") >= 6, read
