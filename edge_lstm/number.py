@@ -29,6 +29,7 @@ from typing import Callable, NamedTuple
 import cv2
 import numpy as np
 
+from edge_lstm.cut_paths import cut_paths
 from edge_lstm.preprocess import (
     INK_LEVEL,
     INK_PAD,
@@ -64,16 +65,8 @@ LINE_SPREAD = 0.6  # its centre lies within this fraction of the line's digit he
 FRAGMENT, FRAGMENT_GAP = 0.75, 0.15  # a piece shorter than this * the line's digit height, this close
 OVERLAP = 0.5  # a piece of a broken digit overlaps it over this fraction of the piece's width
 LINE_MARGIN = 0.1  # margin around the line's box (fraction of its digit height) for faint stroke ends
-# candidate cuts and merges, in fractions of the line's digit height
-DIGIT_WIDTH = 0.8  # a handwritten digit's median width (MNIST, 1 excepted)
-CUT_FROM = 0.6  # a component at least this wide may be several touching digits
-MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about this narrow)
-CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
-MAX_CUTS = 24  # per component: about eight touching digits
 MAX_RUN = 8.0  # a component wider than this * its height is a rule or a border, not touching digits
-PATH_STEP = 0.3  # ink a cut path pays per column it steps sideways: straight where nothing is in the way
-WALL = 1e6  # ink of the column between two components: no cut path crosses it
-SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
+# candidate digits, in fractions of the line's digit height (cuts: edge_lstm.cut_paths)
 MAX_ATOMS = 7  # atoms a candidate digit is made of, at most (a wide digit has up to 6)
 MAX_WIDTH = 1.4  # a candidate made of several atoms is at most this wide...
 MERGE_GAP = 0.25  # ...with gaps between its atoms of at most this much
@@ -304,80 +297,10 @@ def _atoms(line: _Line, count: int) -> list[_Atom]:
     if not spans:
         return []
     rows, atoms = line.ink.shape[0], []
-    for (owner, start, stop), paths in zip(spans, _cut_paths(crops)):
+    for (owner, start, stop), paths in zip(spans, cut_paths(crops)):
         edges = [np.full(rows, start), *(start + path for path in paths), np.full(rows, stop)]
         atoms += [_Atom(owner, int(a.min()), int(b.max()), a, b) for a, b in zip(edges, edges[1:])]
     return sorted(atoms, key=lambda a: a.start + a.stop)
-
-
-def _cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
-    """Per component crop (its own ink), its candidate cuts as paths from top to bottom (one column
-    per row, left to right): through each column of the middle row, the path of least ink, which
-    may step one column per row (at PATH_STEP ink per step), so a cut follows the gap between
-    slanted digits where no straight column separates them. One dynamic program over all crops
-    side by side, walls between them, from the top and from the bottom to the middle row."""
-    wall = np.full((crops[0].shape[0], 1), WALL, np.float32)
-    cost = np.concatenate([part for crop in crops for part in (wall, crop.astype(np.float32))] + [wall], 1)
-    middle = cost.shape[0] // 2
-    down, moves_down = _least_ink_paths(cost[:middle + 1])
-    up, moves_up = _least_ink_paths(cost[middle:][::-1])
-    total = down + up - cost[middle]
-    paths, offset = [], 1
-    for crop in crops:
-        cuts = np.array(_cuts(total[offset:offset + crop.shape[1]]), int) + offset
-        if cuts.size:
-            both = np.concatenate([_trace(moves_down, cuts), _trace(moves_up, cuts)[:, ::-1][:, 1:]], 1)
-            paths.append(list(np.maximum.accumulate(both - offset, 0)))
-        else:
-            paths.append([])
-        offset += crop.shape[1] + 1
-    return paths
-
-
-def _least_ink_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The least total ``cost`` of a path from the top row to each column of the bottom row
-    (stepping at most one column per row), and each row's step (-1, 0, 1) on the best path."""
-    moves = np.zeros(cost.shape, np.int8)
-    padded = np.full(cost.shape[1] + 2, np.inf, np.float32)  # no step out of the crop
-    padded[1:-1] = cost[0]
-    for row in range(1, cost.shape[0]):
-        left, straight, right = padded[:-2] + PATH_STEP, padded[1:-1], padded[2:] + PATH_STEP
-        side = np.minimum(left, right)
-        moves[row] = np.where(straight <= side, 0, np.where(left <= right, -1, 1))
-        padded[1:-1] = np.minimum(straight, side) + cost[row]
-    return padded[1:-1], moves
-
-
-def _trace(moves: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The paths (one row each: a column per row) that end at columns ``ends`` of the bottom row."""
-    paths = np.empty((len(ends), moves.shape[0]), int)
-    column = ends.copy()
-    for row in range(moves.shape[0] - 1, -1, -1):
-        paths[:, row] = column
-        column = column + moves[row, column]
-    return paths
-
-
-def _cuts(profile: np.ndarray) -> list[int]:
-    """Candidate cuts of one component with this ink ``profile`` (per column of the middle row:
-    the ink of the best path through it): the columns of least ink among its local minima,
-    MIN_PART from its ends and from each other, CUTS_PER_DIGIT per digit (MAX_CUTS at most)."""
-    width, part = len(profile), max(1, round(MIN_PART * STROKE_SIDE))
-    if width < CUT_FROM * STROKE_SIDE:
-        return []
-    smooth = np.convolve(profile, np.ones(SMOOTH) / SMOOTH, mode="same")
-    inner = np.arange(part, width - part)
-    minima = inner[(smooth[inner] <= smooth[inner - 1]) & (smooth[inner] <= smooth[inner + 1])]
-    limit = min(MAX_CUTS, int(np.ceil(CUTS_PER_DIGIT * width / (DIGIT_WIDTH * STROKE_SIDE))))
-    chosen: list[int] = []
-    taken = np.zeros(width, bool)  # columns closer than MIN_PART to a chosen cut
-    for column in minima[np.argsort(smooth[minima], kind="stable")]:
-        if not taken[column]:
-            chosen.append(int(column))
-            taken[max(0, column - part + 1):column + part] = True
-            if len(chosen) == limit:
-                break
-    return sorted(chosen)
 
 
 def _candidates(line: _Line, atoms: list[_Atom]) -> tuple[list[_Candidate], bool]:
