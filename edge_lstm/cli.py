@@ -243,8 +243,10 @@ def infer_command(
 
     Each photo is turned into an MNIST-like 28×28 digit (threshold, polarity, the digit's
     component, 20×20 fit, centre of mass) and classified by the TFLite model. One line per input
-    (--json: one object), then a summary. Exit code 1 if some input could not be read, 130 if
-    the run was interrupted.
+    (--json: one object), then a summary. A frame without a digit is answered none with the
+    reason (JSON: label null, "reason"): blank (nothing on the paper), not a digit (a letter, a
+    sign, a drawing, an object, a scene) or unsure (below --min-confidence). Exit code 1 if some
+    input could not be read, 130 if the run was interrupted.
     """
     from edge_lstm import infer
 

@@ -118,10 +118,12 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
     probs = classifier.predict(digit.image)
     order = np.argsort(probs[:DIGITS])[::-1][:3]
     top3 = [(int(k), float(probs[k])) for k in order]
-    best, confidence = int(order[0]), float(probs[order[0]])
-    reason = NOT_DIGIT if probs[NOT_A_DIGIT] > confidence else UNSURE if confidence < min_confidence else None
-    if reason == NOT_DIGIT:
-        best, confidence = None, float(probs[NOT_A_DIGIT])
+    best = int(order[0])
+    confidence, not_digit = float(probs[best]), float(probs[NOT_A_DIGIT])
+    if not_digit > confidence:
+        reason, confidence = NOT_DIGIT, not_digit
+    else:
+        reason = UNSURE if confidence < min_confidence else None
     return Answer(source, frame, None if reason else best, confidence, top3,
                   1e3 * (time.perf_counter() - start), digit, reason)
 
