@@ -7,6 +7,9 @@ vignette), paper texture, sensor noise, slight rotation and perspective, defocus
 variation and pen-colour tint, then a JPEG round trip.  Realistic, not adversarial: the digit is
 always fully inside the frame and clearly visible to a person.
 
+``glyph`` turns a character of a TrueType font into such a white-on-black image, so letters,
+symbols and printed digits are drawn the same way (Pillow; the fonts bundled with matplotlib).
+
 Everything is drawn from the ``rng`` passed in, so the same seed gives the same frames.
 OpenCV + numpy only.
 """
