@@ -17,6 +17,7 @@ import contextlib
 import cv2
 import numpy as np
 
+from converters.hershey import text_ink
 from edge_lstm import progress
 from edge_lstm.data import INPUT_SHAPE
 from edge_lstm.preprocess import to_mnist
@@ -24,6 +25,8 @@ from edge_lstm.preprocess import to_mnist
 __all__ = ["augment", "augment_one"]
 
 _W, _H = 200, 150  # small paper frame: to_mnist works on a ~160 px copy anyway
+PRINTED_STREAM = 11  # keeps the printed digits' random streams apart from the augmentation's
+LOW_RES = 0.2  # share of digits first shrunk to 8-14 px, as a small or coarse scan draws them
 
 
 def _pen(digit28: np.ndarray, scale: float, width: float) -> np.ndarray:
@@ -45,15 +48,56 @@ def _pen(digit28: np.ndarray, scale: float, width: float) -> np.ndarray:
 
 
 def augment_one(digit28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One camera-like variant of one MNIST digit, as (28, 28) uint8 (MNIST layout)."""
-    scale = rng.uniform(2.6, 4.0)
-    width = float(np.exp(rng.uniform(np.log(0.3), np.log(1.4))))
-    ink = _pen(digit28, scale, width)
+    """One camera-like variant of one MNIST digit, as (28, 28) uint8 (MNIST layout): another pen
+    (thin to thick), slant, size and aspect, sometimes a coarse scan, on paper seen by a camera."""
+    if rng.random() < LOW_RES:  # a small or coarsely scanned digit: blocky, soft strokes
+        side = int(rng.integers(8, 15))
+        small = cv2.resize(digit28, (side, side), interpolation=cv2.INTER_AREA)
+        blocky = rng.random() < 0.5
+        digit28 = cv2.resize(small, (28, 28), interpolation=cv2.INTER_NEAREST if blocky else cv2.INTER_LINEAR)
+    scale = rng.uniform(1.8, 4.0)
+    width = float(np.exp(rng.uniform(np.log(0.3), np.log(2.2))))
+    return on_paper(_pen(digit28, scale, width), scale, rng, digit28)
+
+
+def drawn(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """An ink map of any size (a glyph, a shape) resized to a digit's size here, then ``on_paper``."""
+    long_side = rng.uniform(45, 130)  # the digits' long side on the paper, as augment_one draws them
+    zoom = long_side / max(ink.shape)
+    ink = cv2.resize(ink, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
+    return on_paper(ink, long_side / 28, rng)
+
+
+def printed_copies(count: int, seed: int, chunk: int = 1000,
+                   show_progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` camera-like printed digits (Hershey fonts) and their labels, 0-9 in turn; one
+    seeded generator per chunk spread over the CPU cores, as for ``augmented_copies``."""
+    jobs = [(start, min(chunk, count - start), (seed, PRINTED_STREAM, start // chunk))
+            for start in range(0, count, chunk)]
+    labels = (np.arange(count) % 10).astype(np.uint8)
+    return in_pool(_printed_job, jobs, count, "printed digits", show_progress), labels
+
+
+def _printed_job(job) -> np.ndarray:
+    start, count, seeds = job
+    rng = np.random.default_rng(seeds)
+    out = np.empty((count, *INPUT_SHAPE), np.uint8)
+    for i in range(count):
+        while (image := drawn(text_ink(str((start + i) % 10), rng), rng)) is None:
+            pass  # nothing found on the paper (too faint): draw it again
+        out[i] = image
+    return out
+
+
+def on_paper(ink: np.ndarray, scale: float, rng: np.random.Generator,
+             fallback: np.ndarray | None = None) -> np.ndarray | None:
+    """An ink map (float32, 1 = ink) drawn at ``scale`` times MNIST's size, placed on a small sheet of
+    paper (rotated, slanted, in perspective), lit, blurred, noisy, maybe JPEG, and read back by
+    :func:`to_mnist`: (28, 28) uint8, or ``fallback`` (None if not given) when no mark is found."""
     h, w = ink.shape
-    # geometry: rotation, anisotropic scale, shear, perspective, translation
     ang = np.deg2rad(rng.uniform(-16, 16))
-    sx = rng.uniform(0.85, 1.15)
-    sh = rng.uniform(-0.2, 0.2)
+    sx = rng.uniform(0.75, 1.25)
+    sh = rng.uniform(-0.4, 0.4)  # slant: upright to strongly italic handwriting
     A = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) @ np.array([[sx, sh], [0, 1.0]])
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     c = np.array([w / 2.0, h / 2.0])
@@ -61,7 +105,15 @@ def augment_one(digit28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     dst += np.array([_W / 2.0, _H / 2.0]) + rng.uniform(-20, 20, 2)
     M = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     alpha = cv2.warpPerspective(ink, M, (_W, _H), flags=cv2.INTER_LINEAR)
-    # paper, light, ink darkness
+    img = _photograph(alpha, scale, rng)
+    d = to_mnist(img)
+    if d is None:
+        return None if fallback is None else fallback.copy()
+    return np.clip(d.image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _photograph(alpha: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Ink ``alpha`` on paper under uneven light, blurred, noisy, maybe JPEG, maybe inverted."""
     xx = np.linspace(-0.5, 0.5, _W, dtype=np.float32)[None, :]
     yy = np.linspace(-0.5, 0.5, _H, dtype=np.float32)[:, None]
     t = rng.uniform(0, 2 * np.pi)
@@ -80,10 +132,7 @@ def augment_one(digit28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         img = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
     if rng.random() < 0.2:  # light ink on a dark board
         img = 255 - img
-    d = to_mnist(img)
-    if d is None:
-        return digit28.copy()
-    return np.clip(d.image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return img
 
 
 def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -103,20 +152,25 @@ def augmented_copies(x: np.ndarray, y: np.ndarray, copies: int, seed: int = 0,
 
     Work is split into fixed chunks, each with its own seeded generator, and spread over the CPU
     cores; the result is the same whatever the number of cores."""
+    pick = np.random.default_rng(seed).permutation(len(x))[:copies]
+    jobs = [(x[pick[i:i + chunk]], (seed, i // chunk)) for i in range(0, len(pick), chunk)]
+    return in_pool(_augment_job, jobs, len(pick), "augmenting", show_progress), y[pick]
+
+
+def in_pool(work, jobs: list, total: int, what: str, show_progress: bool) -> np.ndarray:
+    """``work(job)`` for every job on every CPU core (one OpenCV thread each), the image arrays it
+    returns joined in job order; a progress bar of ``total`` images unless ``show_progress`` is False."""
     import multiprocessing
     import os
 
-    pick = np.random.default_rng(seed).permutation(len(x))[:copies]
-    jobs = [(x[pick[i:i + chunk]], (seed, i // chunk)) for i in range(0, len(pick), chunk)]
     out = []
-    shown = progress.bar("augmenting", len(pick), "images") if show_progress \
-        else contextlib.nullcontext(lambda n: None)
+    shown = progress.bar(what, total, "images") if show_progress else contextlib.nullcontext(lambda n: None)
     with shown as advance, multiprocessing.get_context("spawn").Pool(
             os.cpu_count() or 1, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
-        for part in pool.imap(_augment_job, jobs):
+        for part in pool.imap(work, jobs):
             out.append(part)
             advance(len(part))
-    return np.concatenate(out), y[pick]
+    return np.concatenate(out)
 
 
 def _augment_job(job) -> np.ndarray:

@@ -12,7 +12,12 @@ from converters.support import check_convertible
 from edge_lstm.data import CLASSES, INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
 
-ARCHITECTURE = "Dense(28) → LSTM(28) → Dense(10, softmax) over 28 rows of 28 pixels"
+
+def architecture(units: int) -> str:
+    """The seed family, as the manifest records it: the last output is "not a digit"."""
+    return (f"Dense({units}) → LSTM({units}) → Dense({CLASSES}, softmax: digits 0-9, not a digit) "
+            f"over 28 rows of 28 pixels")
+
 # Earlier Keras run code hidden in a model file despite safe_mode: config.json calling any
 # function (CVE-2025-1550, fixed in 3.9), turning safe mode off from inside the file (3.11),
 # legacy HDF5 ignoring it (CVE-2025-9905, 3.11.3), reading any file or URL (CVE-2025-12058, 3.12),
@@ -21,7 +26,8 @@ SAFE_KERAS = (3, 13, 2)
 
 
 def build(units: int = 28, unroll: bool = False) -> keras.Model:
-    """``Sequential([Dense(units), LSTM(units), Dense(10, softmax)])``: 7 486 parameters at 28 units."""
+    """``Sequential([Dense(units), LSTM(units), Dense(11, softmax)])``: 7 515 parameters at 28 units;
+    outputs 0-9 are the digits, output 10 (``NOT_A_DIGIT``) anything else."""
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="image"),

@@ -94,6 +94,8 @@ def train_command(
                              "(.curves.png) go beside it."),
     data: Optional[Path] = DataOption,
     epochs: int = typer.Option(SHIPPED.epochs, min=1, help="Training epochs."),
+    units: int = typer.Option(SHIPPED.units, min=1, max=512, help="Width of the Dense layer and the "
+                              "LSTM (the seed family: Dense → LSTM → Dense)."),
     batch_size: int = typer.Option(SHIPPED.batch_size, min=1, help="Images per batch."),
     learning_rate: float = typer.Option(SHIPPED.learning_rate, "--lr", min=0.0, max=10.0,
                                         help="Adam's learning rate."),
@@ -101,10 +103,16 @@ def train_command(
                                       "decay, plateau (halve the rate when the loss stops "
                                       "improving) or constant."),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Add camera-like variants "
-                                 "of the training images (pen width, rotation, perspective, light, "
-                                 "blur, noise, JPEG), run through the device's preprocessing."),
+                                 "of the training images (pen width, slant, size, coarse scans, "
+                                 "rotation, perspective, light, blur, noise, JPEG), run through "
+                                 "the device's preprocessing."),
     augment_copies: int = typer.Option(SHIPPED.augment_copies, min=1,
                                        help="How many camera-like variants to add."),
+    printed: int = typer.Option(SHIPPED.printed, min=0, help="How many camera-like printed digits "
+                                "(OpenCV's Hershey fonts) to add; 0: none."),
+    negatives: int = typer.Option(SHIPPED.negatives, min=0, help="How many generated images of "
+                                  "things that are not digits (letters, shapes, scenes) to add, "
+                                  "labelled 'not a digit'; 0: none."),
     seed: int = typer.Option(SHIPPED.seed, help="Random seed; the same seed gives the same model on "
                              "the same machine with the same library versions (elsewhere: similar "
                              "accuracy, other weights)."),
@@ -114,14 +122,15 @@ def train_command(
     """Train the seed LSTM on MNIST and write the model, its history and training curves.
 
     The defaults are the shipped model's recipe: Adam on the 60 000 training images plus
-    camera-like variants of them. The blog post's seed: --epochs 10 --lr 1e-3 --schedule constant
-    --no-augment.
+    camera-like variants of them, printed digits and generated images of things that are not
+    digits. The blog post's seed: --units 28 --epochs 10 --lr 1e-3 --schedule constant
+    --no-augment --printed 0 --negatives 0.
     """
     from converters import train
 
-    train.run(out, data=data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+    train.run(out, data=data, epochs=epochs, units=units, batch_size=batch_size, learning_rate=learning_rate,
               schedule=schedule.value, augment_copies=augment_copies if augment else 0, seed=seed,
-              limit=limit, force=force, echo=typer.echo)
+              printed=printed, negatives=negatives, limit=limit, force=force, echo=typer.echo)
 
 
 @app.command("convert")
@@ -265,8 +274,10 @@ def infer_command(
 
     Each photo is turned into an MNIST-like 28×28 digit (threshold, polarity, the digit's
     component, 20×20 fit, centre of mass) and classified by the TFLite model. One line per input
-    (--json: one object), then a summary. Exit code 1 if some input could not be read, 130 if
-    the run was interrupted.
+    (--json: one object), then a summary. A frame without a digit is answered none with the
+    reason (JSON: label null, "reason"): blank (nothing on the paper), not a digit (a letter, a
+    sign, a drawing, an object, a scene) or unsure (below --min-confidence). Exit code 1 if some
+    input could not be read, 130 if the run was interrupted.
     """
     from edge_lstm import infer
 

@@ -27,7 +27,9 @@ import numpy as np
 from edge_lstm.errors import EdgeLstmError
 
 INPUT_SHAPE = (28, 28)  # an MNIST image: the model reads its 28 rows as time steps of 28 pixels
-CLASSES = 10  # the digits 0..9
+DIGITS = 10  # the digits 0..9: MNIST's labels
+NOT_A_DIGIT = 10  # the model's last output: a mark that is not a digit (letter, shape, object)
+CLASSES = 11  # the model's outputs: the digits, then NOT_A_DIGIT
 ENV_VAR = "EDGE_LSTM_MNIST"
 BUNDLED_TEST_SPLIT = Path(__file__).parent / "data" / "mnist_test.npz"
 IDX_FILES = {
@@ -41,7 +43,7 @@ _IDX_MAGIC = {3: 2051, 1: 2049}  # images, labels
 
 @dataclass(frozen=True)
 class Split:
-    """Images (N, 28, 28) uint8 and labels (N,) uint8 in 0..9."""
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 in 0..9 (MNIST has digits only)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -176,8 +178,8 @@ def _split(x: np.ndarray, y: np.ndarray, what: str) -> Split:
         raise EdgeLstmError(f"{what}: labels must be integers, got {y.dtype}")
     if len(y) == 0:
         raise EdgeLstmError(f"{what}: no images")
-    if y.min() < 0 or y.max() >= CLASSES:
-        raise EdgeLstmError(f"{what}: labels must be in 0..{CLASSES - 1}, "
+    if y.min() < 0 or y.max() >= DIGITS:
+        raise EdgeLstmError(f"{what}: labels must be in 0..{DIGITS - 1}, "
                             f"found {int(y.min())}..{int(y.max())}")
     return Split(x, y.astype(np.uint8))
 

@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 
 from edge_lstm import atomic
+from edge_lstm.data import DIGITS, NOT_A_DIGIT
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.exits import INTERRUPTED
-from edge_lstm.number import DIGIT_CLASSES, find_digits
+from edge_lstm.number import find_digits
 from edge_lstm.preprocess import Digit, _search_region, to_mnist
 from edge_lstm.runtime import Classifier
 from edge_lstm.sources import Frame
@@ -33,17 +34,22 @@ Box = tuple[int, int, int, int]  # x, y, w, h
 WINDOW = "edge-lstm"
 NAME_BYTES = 255  # the longest file name on Linux file systems
 WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+# Why a frame has no digit (``reason`` in JSON): nothing stands out from the paper; the model's
+# "not a digit" output wins (a letter, a shape, an object, a scene); the best digit is below
+# --min-confidence.
+BLANK, NOT_DIGIT, UNSURE = "blank", "not a digit", "unsure"
 
 
 @dataclass
 class Answer:
     source: str
     frame: int | None
-    label: int | None                 # None: no digit found, or not confident enough
-    confidence: float
-    top3: list[tuple[int, float]]
+    label: int | None                 # None: no digit, ``reason`` says why
+    confidence: float                 # of the label; of "not a digit"; of the best digit when unsure
+    top3: list[tuple[int, float]]     # the three likeliest digits
     ms: float
     digit: Digit | None = None
+    reason: str | None = None         # BLANK, NOT_DIGIT or UNSURE when label is None
 
     @property
     def box(self) -> Box | None:
@@ -54,7 +60,7 @@ class Answer:
         return {"source": self.source, "frame": self.frame, "label": self.label,
                 "confidence": round(self.confidence, 4),
                 "top3": [[int(k), round(float(p), 4)] for k, p in self.top3], "ms": round(self.ms, 3),
-                "box": list(self.box) if self.box else None}
+                "box": list(self.box) if self.box else None, "reason": self.reason}
 
     @property
     def value(self) -> str | None:
@@ -63,8 +69,10 @@ class Answer:
 
     def line(self) -> str:
         where = self.source if self.frame is None else f"{self.source}#{self.frame}"
+        if self.reason == BLANK:
+            return f"{where}: none (blank) {self.ms:.1f} ms"
         if self.label is None:
-            return f"{where}: none ({self.confidence:.0%}) {self.ms:.1f} ms"
+            return f"{where}: none ({self.reason}, {self.confidence:.0%}) {self.ms:.1f} ms"
         return f"{where}: {self.label} ({self.confidence:.0%}) {self.ms:.1f} ms"
 
 
@@ -98,20 +106,26 @@ class NumberAnswer:
 
 def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int | None,
              roi=None, min_confidence: float = 0.0) -> Answer:
-    """One frame → an answer; ``label`` is None when no digit is found or below ``min_confidence``."""
+    """One frame → an answer; ``label`` is None (and ``reason`` says why) when nothing stands out
+    from the paper, when the model says it is not a digit, or below ``min_confidence``."""
     start = time.perf_counter()
     try:
         digit = to_mnist(image, roi)
     except ValueError as e:  # a --roi outside the frame, an empty image
         raise EdgeLstmError(f"{source}: {e}") from None
     if digit is None:
-        return Answer(source, frame, None, 0.0, [], 1e3 * (time.perf_counter() - start))
+        return Answer(source, frame, None, 0.0, [], 1e3 * (time.perf_counter() - start), reason=BLANK)
     probs = classifier.predict(digit.image)
-    order = np.argsort(probs)[::-1][:3]
-    confidence = float(probs[order[0]])
-    label = int(order[0]) if confidence >= min_confidence else None
-    return Answer(source, frame, label, confidence, [(int(k), float(probs[k])) for k in order],
-                  1e3 * (time.perf_counter() - start), digit)
+    order = np.argsort(probs[:DIGITS])[::-1][:3]
+    top3 = [(int(k), float(probs[k])) for k in order]
+    best = int(order[0])
+    confidence, not_digit = float(probs[best]), float(probs[NOT_A_DIGIT])
+    if not_digit > confidence:
+        reason, confidence = NOT_DIGIT, not_digit
+    else:
+        reason = UNSURE if confidence < min_confidence else None
+    return Answer(source, frame, None if reason else best, confidence, top3,
+                  1e3 * (time.perf_counter() - start), digit, reason)
 
 
 def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: int | None,
@@ -126,8 +140,8 @@ def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: i
         raise EdgeLstmError(f"{source}: {e}") from None
     digits = []
     for digit, p in zip(found.digits, found.probs):
-        label, (x, y, w, h) = int(p[:DIGIT_CLASSES].argmax()), digit.box
-        sure = p[label] >= min_confidence
+        label, (x, y, w, h) = int(p[:DIGITS].argmax()), digit.box
+        sure = p[label] >= min_confidence and p[label] > p[NOT_A_DIGIT]
         digits.append((label if sure else None, float(p[label]), (x + dx, y + dy, w, h)))
     return NumberAnswer(source, frame, digits, found.capped, 1e3 * (time.perf_counter() - start))
 
@@ -264,7 +278,7 @@ def annotate(image: np.ndarray, answer: Answer | NumberAnswer, fps: float) -> np
                            interpolation=cv2.INTER_NEAREST)
         ih, iw = min(112, picture.shape[0]), min(112, picture.shape[1])
         picture[:ih, -iw:] = cv2.cvtColor(inset, cv2.COLOR_GRAY2BGR)[:ih, :iw]
-    text = "none" if answer.label is None else f"{answer.label} ({answer.confidence:.0%})"
+    text = f"none ({answer.reason})" if answer.label is None else f"{answer.label} ({answer.confidence:.0%})"
     cv2.putText(picture, f"{text}  {fps:.1f} fps", (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2)
     return picture
 

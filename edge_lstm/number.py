@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from edge_lstm.cut_paths import cut_paths
+from edge_lstm.data import DIGITS  # outputs 0-9; an 11th output, if any, is "not a digit"
 from edge_lstm.preprocess import (
     INK_LEVEL,
     INK_PAD,
@@ -54,9 +55,8 @@ from edge_lstm.preprocess import (
     _working_copy,
 )
 
-__all__ = ["DIGIT_CLASSES", "MAX_DIGITS", "MAX_CANDIDATES", "Reading", "find_digits"]
+__all__ = ["MAX_DIGITS", "MAX_CANDIDATES", "Reading", "find_digits"]
 
-DIGIT_CLASSES = 10  # outputs 0-9 are the digits; an 11th output, if any, is "not a digit"
 MAX_DIGITS = 20  # line components read per frame: a page of writing or a textured scene stays fast
 MAX_COMPONENTS = 5 * MAX_DIGITS  # components grouped into digits, largest first
 MAX_CANDIDATES = 96  # candidate digits classified per frame (one model call of ~0.3 ms)
@@ -145,11 +145,11 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
         capped = True
     line = _sample_line(frame, work.shape, ink, groups, height) if groups else None
     if line is None:
-        return Reading([], np.zeros((0, DIGIT_CLASSES), np.float32), capped)
+        return Reading([], np.zeros((0, DIGITS), np.float32), capped)
     atoms = _atoms(line, len(groups))
     candidates, too_many = _candidates(line, atoms)
     probs = _classify([c.digit.image for c in candidates], predict) if candidates else \
-        np.zeros((0, DIGIT_CLASSES), np.float32)
+        np.zeros((0, DIGITS), np.float32)
     chosen = _best_reading(len(atoms), candidates, probs)
     region = (0, 0, image.shape[1], image.shape[0])
     digits = [Digit(candidates[k].digit.image,
@@ -393,7 +393,7 @@ def _scores(candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
     if not candidates:
         return np.zeros(0)
     _, _, width, height = np.array([c.digit.box for c in candidates], float).T
-    label = probs[:, :DIGIT_CLASSES].argmax(1)
+    label = probs[:, :DIGITS].argmax(1)
     narrow = NARROW_COST * np.maximum(0.0, 1 - width / np.maximum(height, 1) / NARROWEST[label])
     wide = WIDE_COST * np.maximum(0.0, width / STROKE_SIDE / WIDEST[label] - 1)
     short = SHORT_COST * np.maximum(0.0, 1 - height / STROKE_SIDE / SHORTEST)
@@ -406,8 +406,8 @@ def _skip_scores(count: int, candidates: list[_Candidate], probs: np.ndarray) ->
     """Leaving an atom out scores SKIP (so only an atom that is no candidate is left out) or, with
     a "not a digit" output, the log of that probability for the atom alone when higher."""
     skips = np.full(count, SKIP)
-    if probs.shape[1] > DIGIT_CLASSES:
+    if probs.shape[1] > DIGITS:
         for candidate, p in zip(candidates, probs):
             if candidate.first == candidate.last:
-                skips[candidate.first] = max(SKIP, float(np.log(max(p[DIGIT_CLASSES], 1e-6))))
+                skips[candidate.first] = max(SKIP, float(np.log(max(p[DIGITS], 1e-6))))
     return skips

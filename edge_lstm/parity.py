@@ -254,7 +254,7 @@ def _classification(probs: np.ndarray, reference: np.ndarray, labels: np.ndarray
     ref_accuracy = 100.0 * float(np.mean(ref_top == labels))
     classes = probs.shape[1]
     per_class = []
-    for c in range(classes):
+    for c in range(int(labels.max()) + 1):  # per true class (the digit model's "not a digit": none)
         mask = labels == c
         per_class.append(round(100.0 * float(np.mean(model_top[mask] == c) - np.mean(ref_top[mask] == c)), 3)
                          if mask.any() else 0.0)

@@ -7,6 +7,9 @@ vignette), paper texture, sensor noise, slight rotation and perspective, defocus
 variation and pen-colour tint, then a JPEG round trip.  Realistic, not adversarial: the digit is
 always fully inside the frame and clearly visible to a person.
 
+``glyph`` turns a character of a TrueType font into such a white-on-black image, so letters,
+symbols and printed digits are drawn the same way (Pillow; the fonts bundled with matplotlib).
+
 Everything is drawn from the ``rng`` passed in, so the same seed gives the same frames.
 OpenCV + numpy only.
 """
@@ -19,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["render", "render_number", "render_video", "render_many"]
+__all__ = ["glyph", "matplotlib_fonts", "render", "render_number", "render_video", "render_many"]
 
 
 def _stroke_map(digit28: np.ndarray, scale: float, width_factor: float) -> np.ndarray:
@@ -182,6 +185,31 @@ def render_number(digits28: Iterable[np.ndarray], rng: np.random.Generator, size
     """A handwritten number on paper: ``number_strip`` (its keyword arguments ``strip``) drawn like
     ``render``, sloped by up to ``max_angle`` degrees."""
     return render(number_strip(digits28, rng, **strip), rng, size, max_angle=max_angle)
+
+
+def glyph(font_path: Path, char: str, size: int = 64) -> np.ndarray | None:
+    """``char`` in a TrueType font (Pillow), white on black, cropped to its ink with a 4 px border,
+    for ``render``; None if the font has no glyph for it (its "missing glyph" box)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(font_path), size)
+    if font.getmask(char).getbbox() == font.getmask("\uffff").getbbox():
+        return None
+    canvas = Image.new("L", (4 * size, 2 * size), 0)
+    ImageDraw.Draw(canvas).text((size // 2, size // 3), char, fill=255, font=font)
+    ink = np.asarray(canvas)
+    ys, xs = np.nonzero(ink > 40)
+    if ys.size < 10:
+        return None
+    return np.pad(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1], 4)
+
+
+def matplotlib_fonts(names: Iterable[str]) -> list[Path]:
+    """The TrueType fonts bundled with matplotlib (DejaVu, STIX, Computer Modern) of these names."""
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return [folder / f"{name}.ttf" for name in names if (folder / f"{name}.ttf").is_file()]
 
 
 def render_many(digits: Iterable[np.ndarray], rng: np.random.Generator, size=(640, 480)) -> list[np.ndarray]:

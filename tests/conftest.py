@@ -67,6 +67,6 @@ def small_model(tmp_path_factory, mnist_npz) -> Path:
     pytest.importorskip("tensorflow")
     out = tmp_path_factory.mktemp("model") / "small.keras"
     done = run_cli("train", "--data", mnist_npz, "--out", out, "--epochs", "4", "--limit", "30000",
-                   "--batch-size", "64", "--no-augment")
+                   "--batch-size", "64", "--no-augment", "--negatives", "1000")
     assert done.returncode == 0, done.stderr
     return out

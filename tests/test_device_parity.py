@@ -61,7 +61,8 @@ def test_recommended_model_passes_on_the_full_test_split():
 @pytest.mark.parametrize("name", [a["file"] for a in manifest.artifacts(SHIPPED, "tflite")
                                   if "ai-edge-litert" in a["passed_on"]])
 def test_every_shipped_model_passes_a_quick_check(name):
-    done = device("parity", MODELS / name, "--limit", "500", "--runtime", "ai-edge-litert")
+    # 1 000 images: on 500, three disagreements (0.6%) already fail the 99.5% agreement bar
+    done = device("parity", MODELS / name, "--limit", "1000", "--runtime", "ai-edge-litert")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

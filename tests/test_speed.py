@@ -10,23 +10,24 @@ import pytest
 
 from conftest import run_cli
 from edge_lstm import manifest
-from edge_lstm.data import load_test_split, normalize
+from edge_lstm.data import CLASSES, load_test_split, normalize
 from edge_lstm.runtime import Classifier
 
 MODELS = manifest.models_dir()
 RECOMMENDED = MODELS / manifest.load(MODELS)["recommended"]
 IMAGES = normalize(load_test_split().x[:300])
 TFLITE_RUNTIME = os.environ.get("EDGE_LSTM_TFLITE_RUNTIME_PYTHON")
+LEAN = [a["file"] for a in manifest.artifacts(MODELS, "tflite") if a.get("form") == "lean"]
 
 
-@pytest.mark.parametrize("name", ["lstm_float16.tflite", "lstm_int8.tflite"])
+@pytest.mark.parametrize("name", LEAN)
 def test_batches_give_the_answers_of_single_images(name):
     classifier = Classifier(MODELS / name)
     assert classifier.resizable  # the lean form keeps the batch dimension open
     one_by_one = np.stack([classifier.predict(image) for image in IMAGES])
     for batch in (1, 7, 64):  # 300 = 4 × 64 + 44: the last batch is short
         together = classifier.predict(IMAGES, batch=batch)
-        assert together.shape == (len(IMAGES), 10)
+        assert together.shape == (len(IMAGES), CLASSES)
         assert np.array_equal(together.argmax(1), one_by_one.argmax(1))
         assert np.abs(together - one_by_one).max() < 1e-5
 
