@@ -91,6 +91,7 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
         results = check([o.path for o in outcomes if o.path], specs, reference, recorded=False)
         echo(report.table(results, reference))
         failures, warnings = record(out, model, outcomes, results, device_reference, prefer)
+    warnings += unmeasured(specs)
     for line in [f"warning: {w}" for w in warnings] + [f"FAILED {f}" for f in failures]:
         echo(line, err=True)
     echo(f"recorded in {Path(out) / 'manifest.json'}")
@@ -236,6 +237,17 @@ def runtime_matrix() -> list[RuntimeSpec]:
     if other and not any(s.name == "tflite-runtime" for s in specs):
         specs.append(RuntimeSpec("tflite-runtime", other))
     return specs
+
+
+def unmeasured(specs: list[RuntimeSpec]) -> list[str]:
+    """A warning for each device runtime this run could not check: the recommended model is then
+    proven on the others only (a dynamic-range model, say, needs a newer runtime than
+    tflite-runtime 2.14)."""
+    measured = {s.name for s in specs}
+    return [f"{name} was not measured here, so the recommended model may not run on it"
+            + (" (set EDGE_LSTM_TFLITE_RUNTIME_PYTHON to a python that has it)"
+               if name == "tflite-runtime" else "")
+            for name in DEVICE_RUNTIMES if name not in measured]
 
 
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,

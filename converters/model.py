@@ -3,12 +3,14 @@ of any ``.keras`` model that converts."""
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import keras
 
-from converters.support import check_convertible
+from converters.support import CUSTOM_LAYER, check_convertible
 from edge_lstm.data import CLASSES, INPUT_SHAPE
 from edge_lstm.errors import EdgeLstmError
 
@@ -69,8 +71,31 @@ def load(path) -> keras.Model:
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for a bad file
+        custom = _custom_layer(path)
+        if custom:  # its class is not registered here, so Keras cannot build it: say which one
+            raise EdgeLstmError(f"{path.name}: {custom} {CUSTOM_LAYER}") from None
         raise EdgeLstmError(f"{path}: not a readable Keras model ({type(e).__name__})") from None
     if not isinstance(model, keras.Model):
         raise EdgeLstmError(f"{path}: holds a {type(model).__name__}, not a Keras model")
     check_convertible(model, path.name)
     return model
+
+
+def _custom_layer(path: Path) -> str | None:
+    """``layer 'name' (Class)`` for the first layer in the file's config that is not Keras' own."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pending = [json.loads(archive.read("config.json"))]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    while pending:  # every nested config: layers, wrapped layers, sub-models
+        item = pending.pop()
+        if isinstance(item, dict):
+            module, config = item.get("module"), item.get("config")
+            if ("registered_name" in item and isinstance(config, dict) and "name" in config
+                    and not str(module).startswith("keras")):
+                return f"layer {config['name']!r} ({item.get('class_name')})"
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None

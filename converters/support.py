@@ -13,6 +13,7 @@ from __future__ import annotations
 from edge_lstm.errors import EdgeLstmError
 
 RECURRENT = ("LSTM", "GRU")
+CUSTOM_LAYER = "is a custom layer; only Keras' built-in layers convert"
 #: Layers that may surround the recurrent ones: Keras runs them itself in the converted graph.
 AROUND = frozenset({
     "InputLayer", "Dense", "TimeDistributed", "Conv1D", "SeparableConv1D", "DepthwiseConv1D",
@@ -54,7 +55,7 @@ def _check_layer(layer, refuse) -> int:
     kind = type(layer).__name__
     named = f"layer {layer.name!r} ({kind})"
     if not type(layer).__module__.startswith("keras."):
-        refuse(f"{named} is a custom layer; only Keras' built-in layers convert")
+        refuse(f"{named} {CUSTOM_LAYER}")
     if layer.compute_dtype != "float32":
         refuse(f"{named} computes in {layer.compute_dtype} (dtype policy "
                f"{layer.dtype_policy.name!r}); convert a float32 copy of the model")

@@ -132,7 +132,7 @@ def task_of(outputs: np.ndarray, y: np.ndarray | None, where: str) -> tuple[str,
     if y is None:
         return (_probability_task(shape) if scores and _probabilities(outputs) else REGRESSION), None
     ids_shape = shape[:-1]
-    if scores and np.issubdtype(y.dtype, np.integer) and y.shape[1:] == ids_shape:
+    if scores and _class_ids(y) and y.shape[1:] == ids_shape:
         if y.min() < 0 or y.max() >= shape[-1]:
             raise EdgeLstmError(f"{where}: class ids {int(y.min())}..{int(y.max())}, but the model "
                                 f"gives {shape[-1]} classes (0..{shape[-1] - 1})")
@@ -145,9 +145,10 @@ def task_of(outputs: np.ndarray, y: np.ndarray | None, where: str) -> tuple[str,
             raise EdgeLstmError(f"{where}: NaN or infinite targets")
         if y.shape[1:] == shape or (shape == (1,) and y.ndim == 1):
             return REGRESSION, targets
-    expected = f"class ids shaped {(len(y), *ids_shape)} or " if scores else ""
-    raise EdgeLstmError(f"{where}: y has shape {y.shape} ({y.dtype}); the model gives {shape} per "
-                        f"item, so y must be {expected}targets shaped {(len(y), *shape)}")
+    # per item: ``y`` here may be the held-out part only, so its length is not the file's
+    expected = f"class ids shaped {ids_shape} or " if scores else ""
+    raise EdgeLstmError(f"{where}: y has items shaped {y.shape[1:]} ({y.dtype}); the model gives "
+                        f"{shape} per item, so each y item must be {expected}targets shaped {shape}")
 
 
 def _probability_task(shape: tuple) -> str:
@@ -157,6 +158,13 @@ def _probability_task(shape: tuple) -> str:
 def _probabilities(outputs: np.ndarray) -> bool:
     """Softmax-like: non-negative scores summing to 1 for every item (and step)."""
     return bool((outputs >= 0).all() and np.allclose(outputs.sum(-1), 1.0, atol=1e-3))
+
+
+def _class_ids(y: np.ndarray) -> bool:
+    """Integers, or floats that are all whole numbers (labels read through pandas or float arrays)."""
+    if np.issubdtype(y.dtype, np.integer):
+        return True
+    return bool(np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and (y == np.round(y)).all())
 
 
 def _one_hot(y: np.ndarray) -> bool:

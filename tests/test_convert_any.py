@@ -236,3 +236,28 @@ def test_load_refuses_what_cannot_convert_in_one_line(tmp_path):
     model.save(tmp_path / "masked.keras")
     with pytest.raises(EdgeLstmError, match=r"^masked.keras: layer 'words' \(Embedding\) masks"):
         load(tmp_path / "masked.keras")
+
+
+@keras.saving.register_keras_serializable(package="test")
+class Twice(L.Layer):
+    def call(self, x):
+        return 2 * x
+
+
+def test_a_custom_layer_in_a_file_is_named_though_its_class_is_not_registered(tmp_path):
+    model = keras.Sequential([L.Input((5, 3)), Twice(name="twice"), L.LSTM(4)])
+    model.save(tmp_path / "custom.keras")
+    keras.saving.get_custom_objects().pop("test>Twice")  # as in a CLI run, where the class is unknown
+    with pytest.raises(EdgeLstmError, match=r"^custom.keras: layer 'twice' \(Twice\) is a custom layer"):
+        load(tmp_path / "custom.keras")
+
+
+def test_a_device_runtime_that_was_not_measured_is_named_in_a_warning():
+    from converters.convert import unmeasured
+    from edge_lstm.runtime import DEVICE_RUNTIMES
+    from edge_lstm.verify import RuntimeSpec
+
+    assert unmeasured([RuntimeSpec(name) for name in DEVICE_RUNTIMES]) == []
+    warnings = unmeasured([RuntimeSpec("ai-edge-litert"), RuntimeSpec("tensorflow")])
+    assert len(warnings) == 1 and warnings[0].startswith("tflite-runtime was not measured here")
+    assert "EDGE_LSTM_TFLITE_RUNTIME_PYTHON" in warnings[0]

@@ -78,13 +78,14 @@ def test_the_task_is_told_by_the_outputs_and_y():
     assert dataset.task_of(probs, ids, "d") == ("classifier", pytest.approx(ids))
     assert dataset.task_of(probs, None, "d")[0] == "classifier"
     assert dataset.task_of(probs, np.eye(4)[ids], "d")[1].tolist() == ids.tolist()  # one-hot
+    assert dataset.task_of(probs, ids.astype(np.float32), "d")[1].tolist() == ids.tolist()  # ids as floats
     assert dataset.task_of(steps, rng.integers(0, 4, (40, 6)), "d")[0] == "per-step"
     assert dataset.task_of(rng.normal(size=(40, 4)), None, "d")[0] == "regression"  # not probabilities
     task, targets = dataset.task_of(rng.normal(size=(40, 1)), rng.normal(size=40), "d")
     assert task == "regression" and targets.shape == (40, 1)
     with pytest.raises(EdgeLstmError, match="class ids 0..9, but the model gives 4 classes"):
         dataset.task_of(probs, np.arange(40) % 10, "d")
-    with pytest.raises(EdgeLstmError, match=r"y has shape \(40, 3\).*class ids shaped \(40,\)"):
+    with pytest.raises(EdgeLstmError, match=r"y has items shaped \(3,\).*class ids shaped \(\)"):
         dataset.task_of(probs, np.zeros((40, 3)), "d")
 
 
