@@ -89,6 +89,12 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
         outcomes = convert_all(model, tries, staged, calibration, int8_io, echo)
         echo("checking parity against the Keras model…")
         results = check([o.path for o in outcomes if o.path], specs, reference, recorded=False)
+        retry = _fallbacks(net, outcomes, results, forms)
+        if retry:
+            echo(f"no form of {', '.join(retry)} passed; trying {', '.join(f[0] for f in retry.values())}…")
+            more = convert_all(model, retry, staged, calibration, int8_io, echo)
+            results += check([o.path for o in more if o.path], specs, reference, recorded=False)
+            outcomes += more
         echo(report.table(results, reference))
         failures, warnings = record(out, model, outcomes, results, device_reference, prefer)
     warnings += unmeasured(specs)
@@ -248,6 +254,19 @@ def unmeasured(specs: list[RuntimeSpec]) -> list[str]:
             + (" (set EDGE_LSTM_TFLITE_RUNTIME_PYTHON to a python that has it)"
                if name == "tflite-runtime" else "")
             for name in DEVICE_RUNTIMES if name not in measured]
+
+
+def _fallbacks(net, outcomes: list[Outcome], results: list, pinned: dict) -> dict[str, tuple[str]]:
+    """The fallback form (:func:`converters.export.fallback_form`) of each mode whose forms all
+    failed, unless the user pinned the mode's form."""
+    from converters.export import fallback_form
+
+    retry = {}
+    for mode in dict.fromkeys(o.mode for o in outcomes):
+        form = None if mode in pinned else fallback_form(net, mode)
+        if form and _best([o for o in outcomes if o.mode == mode], results, "speed")[0] is None:
+            retry[mode] = (form,)
+    return retry
 
 
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,

@@ -59,6 +59,11 @@ GENERIC_FORMS = {
     "int16x8": ("unrolled",),
 }
 
+#: Tried only when every candidate of the mode fails parity: the fused int8 LSTM is compact, but
+#: its integer hidden state can drift too far over long sequences and deep stacks; the unrolled
+#: cell keeps int8 but is several times larger.
+FALLBACK_FORMS = {"int8": "unrolled"}
+
 
 class ConversionError(RuntimeError):
     """A mode cannot be produced for this model; the message says why."""
@@ -105,6 +110,13 @@ def candidate_forms(model, mode: str) -> tuple[str, ...]:
     if not _has_lstm(model):
         return ("unrolled",)
     return GENERIC_FORMS[mode]
+
+
+def fallback_form(model, mode: str) -> str | None:
+    """The form to try when every one of :func:`candidate_forms` fails parity, if any."""
+    if _seed_spec(model) is not None or not _has_lstm(model):
+        return None
+    return FALLBACK_FORMS.get(mode)
 
 
 def _save(model, spec, form: str, path: str, calib) -> None:

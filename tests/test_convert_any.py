@@ -261,3 +261,21 @@ def test_a_device_runtime_that_was_not_measured_is_named_in_a_warning():
     warnings = unmeasured([RuntimeSpec("ai-edge-litert"), RuntimeSpec("tensorflow")])
     assert len(warnings) == 1 and warnings[0].startswith("tflite-runtime was not measured here")
     assert "EDGE_LSTM_TFLITE_RUNTIME_PYTHON" in warnings[0]
+
+
+def test_int8_falls_back_to_the_unrolled_form_when_the_fused_lstm_fails(tmp_path):
+    """An untrained stack on inputs of small range: the integer LSTM kernel answers one class for
+    everything, so convert tries the unrolled int8 form before giving up on the mode."""
+    import keras
+
+    from conftest import run_cli
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((20, 4)), keras.layers.LSTM(16, return_sequences=True),
+                              keras.layers.LSTM(16), keras.layers.Dense(3, activation="softmax")])
+    model.save(tmp_path / "m.keras")
+    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).uniform(-0.2, 0.2, (600, 20, 4)))
+    done = run_cli("convert", tmp_path / "m.keras", "--data", tmp_path / "d.npz", "--quant", "int8",
+                   "--out", tmp_path / "out", "--runtime", "ai-edge-litert")
+    assert "no form of int8 passed; trying unrolled" in done.stdout, done.stdout + done.stderr
+    assert "m_int8.unrolled.tflite" in done.stdout
