@@ -53,15 +53,17 @@ def test_rendered_numbers_are_mostly_read(classifier):
 
 def test_touching_digits_are_cut_apart(classifier):
     """Every pair of neighbours overlaps by 1-3 px at MNIST's scale (strokes touch): the blob is
-    cut where the classifier reads each piece as a digit, not kept as one digit."""
+    cut where the classifier reads each piece as a digit, not kept as one digit. (Kept whole, no
+    number would read; the shipped model reads 53-65% of such numbers exactly, 75-88% as three
+    digits, over seeds 31-33.)"""
     rng = np.random.default_rng(31)
     right, lengths = 0, []
-    for _ in range(12):
+    for _ in range(60):
         idx = rng.choice(len(TEST), 3, replace=False)
         answer = read_number(classifier, render_number(TEST.x[idx], rng, gaps=(-3, -1)), "f", None)
         right += answer.value == "".join(map(str, TEST.y[idx]))
         lengths.append(len(answer.digits))
-    assert right >= 8 and lengths.count(3) >= 10, (right, lengths)
+    assert right >= 27 and lengths.count(3) >= 40, (right, lengths)
 
 
 def test_a_digit_in_pieces_side_by_side_is_read_once(classifier):
