@@ -91,12 +91,13 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None,
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         _configure(converter, mode, calib, int8_io)
         try:
-            return bytes(converter.convert())
+            flatbuffer = bytes(converter.convert())
         except Exception as exc:  # converter errors are long; keep the cause
             raise ConversionError(
                 f"TensorFlow Lite converter failed for mode {mode!r} on the {form} form: "
                 f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__}"
             ) from exc
+    return fused.tie_hidden_state(flatbuffer) if mode in FULL_INTEGER else flatbuffer
 
 
 def candidate_forms(model, mode: str) -> tuple[str, ...]:

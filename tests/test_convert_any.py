@@ -9,6 +9,7 @@ import pytest
 keras = pytest.importorskip("keras")
 pytest.importorskip("ai_edge_litert")
 
+from converters import fused  # noqa: E402
 from converters.export import candidate_forms, to_tflite  # noqa: E402
 from converters.model import load  # noqa: E402
 from converters.support import check_convertible  # noqa: E402
@@ -142,6 +143,9 @@ def test_int8_lstms_are_fused_full_integer_and_compact(converted):
         assert all(tensors[i]["dtype"] != np.float32 for i in op["inputs"] if i >= 0), op
         # the output (and state) keeps a scale for its own range, [-1, 1], whatever follows
         assert tensors[op["outputs"][0]]["quantization"][0] * 255 <= 2.02, tensors[op["outputs"][0]]
+        # the kernel writes the hidden state's bytes to the output: both read the same way
+        state = tensors[op["inputs"][fused.OUTPUT_STATE_INPUT]]
+        assert state["quantization"] == tensors[op["outputs"][0]]["quantization"], (state, op)
     # about a byte per parameter: the int8 weights, plus the reset channels and the op tables
     assert len(flatbuffer) < 1.5 * model.count_params() + 24_000, (len(flatbuffer), model.count_params())
 
