@@ -133,10 +133,11 @@ def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int
 
     net = load_keras(model)  # a clear error now for a file that is not a suitable Keras model
     input_shape = tuple(net.input_shape[1:])
-    digits = (input_shape == INPUT_SHAPE and tuple(net.output_shape[1:]) == (CLASSES,)
-              and eval_data is None and _is_mnist(data))
-    if digits:
-        calibration = calibration_images(load_mnist(data).train.x, samples) if calibrate else None
+    digit_shaped = (input_shape == INPUT_SHAPE and tuple(net.output_shape[1:]) == (CLASSES,)
+                    and eval_data is None)
+    mnist = _mnist_itself(data) if digit_shaped and data is not None else None
+    if digit_shaped and (data is None or mnist is not None):
+        calibration = calibration_images((mnist or load_mnist(data)).train.x, samples) if calibrate else None
         reference = keras_reference(model).with_limits(limits)
         return net, calibration, reference, reference
     if data is None and eval_data is not None:
@@ -154,23 +155,22 @@ def prepare(model: Path, data: Path | None, eval_data: Path | None, samples: int
     return net, calibration, reference, sample
 
 
-def _is_mnist(data: Path | None) -> bool:
-    """Whether ``data`` is MNIST itself: none given, or a copy whose test split is the bundled one.
-    Only then is a digit-shaped model checked on the bundled split; other 28×28 data (Fashion-MNIST,
-    the user's own digits) is the user's, checked on its own held-out part."""
+def _mnist_itself(data: Path):
+    """``data`` loaded as MNIST if it is MNIST itself (its test split is the bundled one), else
+    None. Only then is a digit-shaped model checked on the bundled split; other 28×28 data
+    (Fashion-MNIST, the user's own digits) is the user's, checked on its own held-out part."""
     from edge_lstm import dataset
     from edge_lstm.data import load_mnist, load_test_split
 
-    if data is None:
-        return True
     if not (Path(data).is_dir() or dataset.is_keras_layout(data)):
-        return False
+        return None
     try:
-        test = load_mnist(data).test
+        mnist = load_mnist(data)
     except EdgeLstmError:  # not MNIST-like at all: the user-data path says what is wrong
-        return False
+        return None
     bundled = load_test_split()
-    return np.array_equal(test.x, bundled.x) and np.array_equal(test.y, bundled.y)
+    same = np.array_equal(mnist.test.x, bundled.x) and np.array_equal(mnist.test.y, bundled.y)
+    return mnist if same else None
 
 
 def convert_all(model: Path, tries: dict[str, tuple[str, ...]], out_dir: Path,

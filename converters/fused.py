@@ -218,10 +218,13 @@ def tie_hidden_state(flatbuffer: bytes) -> bytes:
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(flatbuffer, 0))
-    lstm = {i for i, code in enumerate(model.operatorCodes)
-            if max(code.builtinCode, code.deprecatedBuiltinCode)
+    root = schema.Model.GetRootAs(flatbuffer, 0)
+    codes = (root.OperatorCodes(i) for i in range(root.OperatorCodesLength()))
+    lstm = {i for i, code in enumerate(codes) if max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
             == schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM}
+    if not lstm:  # read in place; unpacking copies every weight
+        return flatbuffer
+    model = schema.ModelT.InitFromObj(root)
     changed = False
     for graph in model.subgraphs:
         for op in graph.operators or []:
