@@ -13,14 +13,6 @@ import numpy as np
 
 from converters import fused
 
-# Reset steps of a fused LSTM (see _reset_drive); each costs one time step of compute.
-RESET_STEPS = 4
-# The integer LSTM kernel saturates the input part of a gate's pre-activation (W.x + b) at -8
-# (int16, 12 fractional bits) before it adds the recurrent part U.h.
-GATE_FLOOR = -8.0
-# Beyond the floor, for the int8 rounding of the reset rows.
-DRIVE_MARGIN = 0.25
-
 
 class Recurrent:
     """One recurrent layer (not Bidirectional) as a function of its input ``(1, T, F)``."""
@@ -57,16 +49,13 @@ class Recurrent:
         import tensorflow as tf
 
         kernel, recurrent_kernel, bias = (np.asarray(w, np.float64) for w in self.weights)
-        # A float model's one reset channel takes any push: the largest one resets exactly.
-        drive = fused.one_step_drive(recurrent_kernel, bias) if self.input_range is None \
-            else _reset_drive(bias)
-        k, value, rows = fused.reset_rows(kernel, drive, self.input_range, close_output=True)
+        k, value, rows = fused.reset_plan(kernel, recurrent_kernel, bias, self.input_range)
         weights = [np.concatenate([kernel, rows]).astype(np.float32), *self.weights[1:]]
         zeros_h = tf.zeros([1, self.units], tf.float32)
         zeros_c = tf.zeros([1, self.units], tf.float32)
-        x = fused.with_reset_step(x, k, value, RESET_STEPS)
+        x = fused.with_reset_step(x, k, value, fused.RESET_STEPS)
         y = fused.fused_lstm_fn()(x, zeros_h, zeros_c, *[tf.identity(w) for w in weights])[1]
-        return y[:, RESET_STEPS:]  # the reset steps' outputs are not the layer's
+        return y[:, fused.RESET_STEPS:]  # the reset steps' outputs are not the layer's
 
 
 class Bidirectional:
@@ -86,18 +75,6 @@ class Bidirectional:
         if self.merge == "mul":
             return a * b
         return (a + b) * 0.5  # "ave"
-
-
-def _reset_drive(bias) -> float:
-    """The push on the input, forget and output gates' pre-activations of an int8 reset step:
-    enough to take ``W.x + b`` to the integer kernel's floor, where any larger push is lost.
-    Whatever the earlier state, the closed output gate leaves ``h = o.tanh(c)`` near 0 after the
-    first step, so ``U.h`` can no longer hold a gate open and the next steps empty the cell
-    (a 4 × LSTM(128) stack over 100 steps: 86.5% agreement with Keras when only the input and
-    forget gates were pushed, 100% with the output gate too)."""
-    units = len(bias) // 4
-    gates = np.concatenate([bias[:2 * units], bias[3 * units:]])
-    return -GATE_FLOOR + max(float(gates.max()), 0.0) + DRIVE_MARGIN
 
 
 def concat_features(tensors):

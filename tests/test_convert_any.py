@@ -179,6 +179,24 @@ def test_converted_model_is_stateless(converted):
     assert np.abs(others - first).max() > 1e-3  # the other inputs do give other answers
 
 
+@pytest.mark.parametrize("stacked", [False, True], ids=["seed_shape", "stacked"])
+def test_int8_reset_holds_against_a_strong_recurrent_pull(stacked):
+    """LSTMs whose recurrent weights pull hard (|U.h| can pass the integer kernel's -8 floor on
+    its own; one reset step of the input and forget gates left other answers after other
+    inputs): the reset steps still empty the state, so inputs run one after another answer
+    exactly as each does in a fresh interpreter."""
+    rng = np.random.default_rng(5)
+    lstms = [L.LSTM(16, return_sequences=True), L.LSTM(16)] if stacked else [L.LSTM(16)]
+    model = keras.Sequential([L.Input((STEPS, FEATURES)), *lstms, L.Dense(CLASSES)])
+    for lstm in lstms:
+        kernel, recurrent, bias = lstm.get_weights()
+        lstm.set_weights([kernel, rng.normal(0, 0.8, recurrent.shape), bias])
+    x = _signals(rng, 260)[0]
+    flatbuffer = to_tflite(model, "int8", x[:200], form="fused_reset")
+    fresh = np.array([_run(_interpreter(flatbuffer), x[i:i + 1])[0] for i in range(200, 260)])
+    np.testing.assert_array_equal(_run(_interpreter(flatbuffer), x[200:260]), fresh)
+
+
 def test_float_forms_convert_every_recurrent_kind(converted):
     kind, model, _, held_out = converted
     forms = candidate_forms(model, "float32")
