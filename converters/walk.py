@@ -1,8 +1,8 @@
 """The generic graph forms: any model :func:`converters.support.check_convertible` accepts.
 
-Keras runs its own graph (``Functional._run_through_graph``), so every layer around the
-recurrent ones is Keras' own code, while each recurrent layer is replaced by a stand-in from
-:mod:`converters.recurrent`:
+Keras runs its own graph (``Functional._run_through_graph``), so the layers around the
+recurrent ones are Keras' own code (but LayerNormalization, see :class:`LayerNormalization`),
+while each recurrent layer is replaced by a stand-in from :mod:`converters.recurrent`:
 
 ``fused_reset``
     every LSTM is one self-resetting ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (stateless, full-integer
@@ -32,6 +32,8 @@ def save(model, path: str, form: str, calib: np.ndarray | None) -> None:
     fuse = form == "fused_reset"
     stand_ins = {id(layer): _stand_in(layer, fuse, ranges.get(id(layer)))
                  for layer in model.layers if _is_recurrent(layer)}
+    stand_ins.update({id(layer): LayerNormalization(layer) for layer in model.layers
+                      if type(layer).__name__ == "LayerNormalization" and not layer.rms_scaling})
     graph = _graph(model)
     shape = [1, *model.inputs[0].shape[1:]]
 
@@ -73,6 +75,28 @@ def _time_distributed(layer, x):
     steps = x.shape[1]
     y = layer(tf.reshape(x, [-1, *x.shape[2:]]))
     return tf.reshape(y, [-1, steps, *y.shape[1:]])
+
+
+class LayerNormalization:
+    """``keras.layers.LayerNormalization`` as ``(x - mean) / sqrt(var + eps) * gamma + beta``:
+    Keras writes ``x * inv - mean * inv``, whose NEG the 16x8 quantizer does not support."""
+
+    def __init__(self, layer):
+        self.axis, self.epsilon = np.atleast_1d(layer.axis), layer.epsilon
+        weights = iter(layer.get_weights())
+        self.gamma = next(weights) if layer.scale else None
+        self.beta = next(weights) if layer.center else None
+
+    def __call__(self, x):
+        import tensorflow as tf
+
+        axes = [int(a) % x.shape.rank for a in self.axis]
+        centered = x - tf.reduce_mean(x, axis=axes, keepdims=True)
+        variance = tf.reduce_mean(centered * centered, axis=axes, keepdims=True)
+        y = centered * tf.math.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            y = y * self.gamma
+        return y + self.beta if self.beta is not None else y
 
 
 def _graph(model):

@@ -197,6 +197,15 @@ def test_int8_reset_holds_against_a_strong_recurrent_pull(stacked):
     np.testing.assert_array_equal(_run(_interpreter(flatbuffer), x[200:260]), fresh)
 
 
+def test_layer_normalization_converts_to_int16x8():
+    """Keras' LayerNormalization has a NEG the 16x8 quantizer refuses; the stand-in has none."""
+    model, train, held_out = _trained("per_step_labeller")
+    flatbuffer = to_tflite(model, "int16x8", train[:200], form="unrolled")
+    got = _run(_interpreter(flatbuffer), held_out[:50])
+    expected = model.predict(held_out[:50], verbose=0)
+    assert (got.argmax(-1) == expected.argmax(-1)).mean() >= 0.99
+
+
 def test_float_forms_convert_every_recurrent_kind(converted):
     kind, model, _, held_out = converted
     forms = candidate_forms(model, "float32")
