@@ -6,7 +6,7 @@ while each recurrent layer is replaced by a stand-in from :mod:`converters.recur
 
 ``fused_reset``
     every LSTM is one self-resetting ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (stateless, full-integer
-    in int8 at about 1.3 bytes per parameter); GRUs are unrolled.
+    in int8 with about a byte of weights per parameter); GRUs are unrolled.
 ``unrolled``
     every recurrent layer is an unrolled cell: plain TFLite ops, no variable tensors.
 
