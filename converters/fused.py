@@ -93,16 +93,13 @@ def reset_plan(kernel, recurrent_kernel, bias, input_range: float | None):
     output gate too; one reset step left small differences after other inputs).
     Float (``None``): one channel, pushed 12 below any ``U.h + b``."""
     units = kernel.shape[1] // 4
+    w = float(np.abs(kernel).max()) or 1.0
     if input_range is None:
-        spread = (np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * units].max()
-        drive = float(spread) + 12.0
+        drive = float((np.abs(recurrent_kernel).sum(0) + np.abs(bias))[:2 * units].max()) + 12.0
+        k, value = 1, drive / w
     else:
         gates = np.concatenate([bias[:2 * units], bias[3 * units:]])
         drive = -GATE_FLOOR + max(float(gates.max()), 0.0) + DRIVE_MARGIN
-    w = float(np.abs(kernel).max()) or 1.0
-    if input_range is None:
-        k, value = 1, drive / w
-    else:
         k, value = max(1, int(np.ceil(drive / (w * input_range)))), input_range
     rows = np.zeros((k, 4 * units), np.float32)
     rows[:, :2 * units] = -w  # input and forget gates
