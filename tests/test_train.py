@@ -52,7 +52,7 @@ def test_train_command_writes_model_history_curves_and_manifest(small_model):
     assert small_model.with_suffix(".curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = next(a for a in manifest["artifacts"] if a["file"] == small_model.name)
-    assert entry["parameters"] == 14571 and entry["test_accuracy"] == history["test_accuracy"]
+    assert entry["parameters"] == 35595 and entry["test_accuracy"] == history["test_accuracy"]
     assert len(entry["dataset"]["train_sha256"]) == 64
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
 
@@ -73,7 +73,7 @@ def test_shipped_model_matches_its_manifest():
     folder = manifest.models_dir()
     (entry,) = manifest.artifacts(folder, "keras")
     assert manifest.file_facts(folder / entry["file"])["sha256"] == entry["sha256"]
-    assert entry["parameters"] == 14571  # 40 units
+    assert entry["parameters"] == 35595  # 64 units
     test = load_test_split()
     probs = seed_model.load(folder / entry["file"]).predict(normalize(test.x), batch_size=1000, verbose=0)
     accuracy = float(np.mean(probs.argmax(1) == test.y))
