@@ -52,7 +52,7 @@ def test_train_command_writes_model_history_curves_and_manifest(small_model):
     assert small_model.with_suffix(".curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = next(a for a in manifest["artifacts"] if a["file"] == small_model.name)
-    assert entry["parameters"] == 35595 and entry["test_accuracy"] == history["test_accuracy"]
+    assert entry["parameters"] == 14571 and entry["test_accuracy"] == history["test_accuracy"]
     assert len(entry["dataset"]["train_sha256"]) == 64
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
 
