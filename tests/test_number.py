@@ -67,17 +67,24 @@ def test_touching_digits_are_cut_apart(classifier):
 
 
 def test_a_digit_in_pieces_side_by_side_is_read_once(classifier):
-    """A 0 and a 4 drawn with a gap through their middle column: two pieces each, read as 2 digits."""
+    """Two digits, each drawn with a gap through its middle column (two pieces each), are read as
+    2 digits. (The shipped models read 30 of these 40 pairs exactly, 31-32 as two digits: a 1
+    split down its stroke can lose half of it.)"""
     rng = np.random.default_rng(41)
-    broken = []
-    for digit in (0, 4):
-        image = TEST.x[int(np.nonzero(TEST.y == digit)[0][3])].copy()
-        columns = np.nonzero(image.max(0) > 30)[0]
-        middle = (columns.min() + columns.max()) // 2
-        image[:, middle:middle + 1] = 0
-        broken.append(image)
-    answer = read_number(classifier, render_number(broken, rng, gaps=(6, 8), max_angle=3.0), "f", None)
-    assert answer.value == "04", answer.digits
+    right, lengths = 0, []
+    for k in range(40):
+        digits = rng.choice(10, 2)
+        broken = []
+        for digit in digits:
+            image = TEST.x[int(np.nonzero(TEST.y == digit)[0][k])].copy()
+            columns = np.nonzero(image.max(0) > 30)[0]
+            middle = (columns.min() + columns.max()) // 2
+            image[:, middle:middle + 1] = 0
+            broken.append(image)
+        answer = read_number(classifier, render_number(broken, rng, gaps=(6, 8), max_angle=3.0), "f", None)
+        right += answer.value == "".join(map(str, digits))
+        lengths.append(len(answer.digits))
+    assert right >= 24 and lengths.count(2) >= 26, (right, lengths)
 
 
 def test_a_rule_under_the_number_is_not_read(classifier):

@@ -73,7 +73,7 @@ def test_shipped_model_matches_its_manifest():
     folder = manifest.models_dir()
     (entry,) = manifest.artifacts(folder, "keras")
     assert manifest.file_facts(folder / entry["file"])["sha256"] == entry["sha256"]
-    assert entry["parameters"] == 14571  # 40 units
+    assert entry["parameters"] == 35595  # 64 units
     test = load_test_split()
     probs = seed_model.load(folder / entry["file"]).predict(normalize(test.x), batch_size=1000, verbose=0)
     accuracy = float(np.mean(probs.argmax(1) == test.y))
