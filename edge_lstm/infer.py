@@ -135,7 +135,10 @@ def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: i
     start = time.perf_counter()
     try:
         dx, dy, _, _ = region = _search_region(roi, image.shape[:2])  # ValueError: roi outside the frame
-        found = find_digits(image[dy:dy + region[3], dx:dx + region[2]], classifier.predict)
+        # all candidates in one invoke: a last batch padded to runtime.BATCH costs a third more
+        # (90 images: 1.17 ms in batches of 64, 0.81 ms in one)
+        found = find_digits(image[dy:dy + region[3], dx:dx + region[2]],
+                            lambda x: classifier.predict(x, batch=len(x)))
     except ValueError as e:
         raise EdgeLstmError(f"{source}: {e}") from None
     digits = []
