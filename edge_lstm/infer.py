@@ -21,7 +21,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from edge_lstm import atomic
+from edge_lstm import atomic, views
 from edge_lstm.data import DIGITS, NOT_A_DIGIT
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.exits import INTERRUPTED
@@ -115,7 +115,7 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
         raise EdgeLstmError(f"{source}: {e}") from None
     if digit is None:
         return Answer(source, frame, None, 0.0, [], 1e3 * (time.perf_counter() - start), reason=BLANK)
-    probs = classifier.predict(digit.image)
+    probs = views.classify([digit.image], lambda x: classifier.predict(x, batch=len(x)))[0]
     order = np.argsort(probs[:DIGITS])[::-1][:3]
     top3 = [(int(k), float(probs[k])) for k in order]
     best = int(order[0])

@@ -29,6 +29,7 @@ from typing import Callable, NamedTuple
 import cv2
 import numpy as np
 
+from edge_lstm import views
 from edge_lstm.cut_paths import cut_paths
 from edge_lstm.data import DIGITS  # outputs 0-9; an 11th output, if any, is "not a digit"
 from edge_lstm.preprocess import (
@@ -36,7 +37,6 @@ from edge_lstm.preprocess import (
     INK_PAD,
     MIN_AREA,
     MIN_AREA_FRACTION,
-    MNIST_SIDE,
     PIECE_AREA,
     STROKE_SIDE,
     Box,
@@ -82,7 +82,6 @@ SHORTEST = FRAGMENT  # height / the line's digit height: shorter, it is more lik
 NARROW_COST, WIDE_COST, SHORT_COST = 0.5, 1.0, 2.0
 DIGIT_BONUS = 0.7  # without it, fewer (merged) digits would always win...
 CUT_BONUS = 0.7  # ...but a cut through a component needs more than the classifier liking both pieces
-VIEWS = (-10.0, 10.0)  # degrees: the rotated views a candidate is also classified in
 SKIP = -8.0  # score of leaving an atom out (a speck, a candidate not classified); see _skip_scores
 
 
@@ -148,7 +147,7 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
         return Reading([], np.zeros((0, DIGITS), np.float32), capped)
     atoms = _atoms(line, len(groups))
     candidates, too_many = _candidates(line, atoms)
-    probs = _classify([c.digit.image for c in candidates], predict) if candidates else \
+    probs = views.classify([c.digit.image for c in candidates], predict) if candidates else \
         np.zeros((0, DIGITS), np.float32)
     chosen = _best_reading(len(atoms), candidates, probs)
     region = (0, 0, image.shape[1], image.shape[0])
@@ -349,20 +348,6 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     if w == 0:
         return None
     return Digit(_centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), (x + start, y, w, h))
-
-
-def _classify(images: list[np.ndarray], predict) -> np.ndarray:
-    """Probabilities of ``images``: the geometric mean over the image and VIEWS slightly rotated
-    copies (one model call). A digit reads the same in all views; a pair or a piece of one, which
-    the model never saw, is read less consistently, so its confidence drops."""
-    views = [np.stack(images)]
-    centre = ((MNIST_SIDE - 1) / 2, (MNIST_SIDE - 1) / 2)
-    for angle in VIEWS:
-        turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
-        views.append(np.stack([cv2.warpAffine(i, turn, (MNIST_SIDE, MNIST_SIDE)) for i in images]))
-    probs = predict(np.concatenate(views)).reshape(len(views), len(images), -1)
-    mean = np.exp(np.log(np.maximum(probs, 1e-6)).mean(0))
-    return mean / mean.sum(1, keepdims=True)
 
 
 def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -> list[int]:

@@ -13,6 +13,7 @@ import pytest
 
 from camera_frames import render, render_video
 from conftest import ROOT, invoke_cli, run_cli
+from edge_lstm import views
 from edge_lstm.data import NOT_A_DIGIT, load_test_split, normalize
 from edge_lstm.infer import classify
 
@@ -24,14 +25,15 @@ def json_lines(stdout: str) -> list[dict]:
 
 
 def test_mnist_images_pass_through_unchanged(tmp_path, classifier):
-    """infer on MNIST test PNGs gives exactly the model's answers on the raw test images."""
+    """infer on MNIST test PNGs gives exactly the model's answers (in its views) on the raw test
+    images: preprocessing leaves an MNIST image as it is."""
     n = 300
     for i in range(n):
         cv2.imwrite(str(tmp_path / f"{i:04d}.png"), TEST.x[i])
     done = run_cli("infer", tmp_path, "--json", "--min-confidence", "0")
     assert done.returncode == 0, done.stderr
     answers = [a["label"] for a in json_lines(done.stdout)]
-    top = classifier.predict(normalize(TEST.x[:n])).argmax(1).tolist()
+    top = views.classify(list(normalize(TEST.x[:n])), classifier.predict).argmax(1).tolist()
     expected = [None if k == NOT_A_DIGIT else k for k in top]  # infer answers "not a digit" null
     assert answers == expected
     assert np.mean(np.array(answers) == TEST.y[:n]) > 0.97
@@ -39,7 +41,8 @@ def test_mnist_images_pass_through_unchanged(tmp_path, classifier):
 
 def test_camera_like_photos_are_read_at_least_96_percent(classifier):
     """Test-split digits rendered dark on paper (light, noise, blur, rotation, perspective, JPEG).
-    The shipped models read 96.5-97.0% of these 600 (one frame is 0.17 points)."""
+    The shipped model reads 96.8% of these 600 (one frame is 0.17 points; 96.5% without the
+    rotated views, the earlier Dense(40) model 97.0%)."""
     rng = np.random.default_rng(1234)
     picks = rng.choice(len(TEST), 600, replace=False)
     correct = 0
