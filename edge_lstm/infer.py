@@ -115,7 +115,7 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
         raise EdgeLstmError(f"{source}: {e}") from None
     if digit is None:
         return Answer(source, frame, None, 0.0, [], 1e3 * (time.perf_counter() - start), reason=BLANK)
-    probs = views.classify([digit.image], lambda x: classifier.predict(x, batch=len(x)))[0]
+    probs = views.classify([digit.image], classifier.predict)[0]  # three views: one invoke
     order = np.argsort(probs[:DIGITS])[::-1][:3]
     top3 = [(int(k), float(probs[k])) for k in order]
     best = int(order[0])
