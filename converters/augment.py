@@ -30,8 +30,10 @@ LOW_RES = 0.2  # share of digits first shrunk to 8-14 px, as a small or coarse s
 
 
 def _pen(digit28: np.ndarray, scale: float, width: float) -> np.ndarray:
-    side = int(round(28 * scale))
-    big = cv2.resize(digit28, (side, side), interpolation=cv2.INTER_LINEAR)
+    """The strokes of ``digit28`` (28 rows, any width) drawn ``scale`` times larger with a pen
+    ``width`` times MNIST's, with an 8 px border: float32, 1 = ink."""
+    size = (int(round(digit28.shape[1] * scale)), int(round(digit28.shape[0] * scale)))
+    big = cv2.resize(digit28, size, interpolation=cv2.INTER_LINEAR)
     big = cv2.GaussianBlur(big, (0, 0), 0.5 * scale)
     shape = (big > 90).astype(np.uint8)
     shape = cv2.copyMakeBorder(shape, 8, 8, 8, 8, cv2.BORDER_CONSTANT, value=0)
@@ -114,14 +116,15 @@ def on_paper(ink: np.ndarray, scale: float, rng: np.random.Generator,
 
 def _photograph(alpha: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
     """Ink ``alpha`` on paper under uneven light, blurred, noisy, maybe JPEG, maybe inverted."""
-    xx = np.linspace(-0.5, 0.5, _W, dtype=np.float32)[None, :]
-    yy = np.linspace(-0.5, 0.5, _H, dtype=np.float32)[:, None]
+    height, width = alpha.shape
+    xx = np.linspace(-0.5, 0.5, width, dtype=np.float32)[None, :]
+    yy = np.linspace(-0.5, 0.5, height, dtype=np.float32)[:, None]
     t = rng.uniform(0, 2 * np.pi)
     light = 1.0 + rng.uniform(0.0, 0.6) * (np.cos(t) * xx + np.sin(t) * yy)
     light = light - rng.uniform(0, 0.4) * (xx ** 2 + yy ** 2)
     paper = rng.uniform(120, 240) * light
     strength = rng.uniform(0.4, 0.95) * (1 + rng.uniform(0, 0.2) * cv2.resize(
-        rng.standard_normal((6, 8), dtype=np.float32), (_W, _H), interpolation=cv2.INTER_CUBIC))
+        rng.standard_normal((6, 8), dtype=np.float32), (width, height), interpolation=cv2.INTER_CUBIC))
     img = paper * (1.0 - np.clip(alpha * strength, 0, 0.98))
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.8) * scale / 3.0)
     img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(1, 7))

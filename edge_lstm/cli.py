@@ -113,6 +113,10 @@ def train_command(
     negatives: int = typer.Option(SHIPPED.negatives, min=0, help="How many generated images of "
                                   "things that are not digits (letters, shapes, scenes) to add, "
                                   "labelled 'not a digit'; 0: none."),
+    line_crops: int = typer.Option(SHIPPED.line_crops, min=0, help="How many candidate digits to "
+                                   "cut from camera-like numbers of the training digits, as infer "
+                                   "--number cuts them (single digits; pairs labelled 'not a "
+                                   "digit'); 0: none."),
     seed: int = typer.Option(SHIPPED.seed, help="Random seed; the same seed gives the same model on "
                              "the same machine with the same library versions (elsewhere: similar "
                              "accuracy, other weights)."),
@@ -124,13 +128,14 @@ def train_command(
     The defaults are the shipped model's recipe: Adam on the 60 000 training images plus
     camera-like variants of them, printed digits and generated images of things that are not
     digits. The blog post's seed: --units 28 --epochs 10 --lr 1e-3 --schedule constant
-    --no-augment --printed 0 --negatives 0.
+    --no-augment --printed 0 --negatives 0 --line-crops 0.
     """
     from converters import train
 
     train.run(out, data=data, epochs=epochs, units=units, batch_size=batch_size, learning_rate=learning_rate,
               schedule=schedule.value, augment_copies=augment_copies if augment else 0, seed=seed,
-              printed=printed, negatives=negatives, limit=limit, force=force, echo=typer.echo)
+              printed=printed, negatives=negatives, line_crops=line_crops, limit=limit, force=force,
+              echo=typer.echo)
 
 
 @app.command("convert")

@@ -55,7 +55,7 @@ from edge_lstm.preprocess import (
     _working_copy,
 )
 
-__all__ = ["MAX_DIGITS", "MAX_CANDIDATES", "Reading", "find_digits"]
+__all__ = ["MAX_DIGITS", "MAX_CANDIDATES", "Cut", "Reading", "candidate_pixels", "cut_line", "find_digits"]
 
 MAX_DIGITS = 20  # line components read per frame: a page of writing or a textured scene stays fast
 MAX_COMPONENTS = 5 * MAX_DIGITS  # components grouped into digits, largest first
@@ -129,11 +129,32 @@ class _Candidate(NamedTuple):
     uncut: int  # candidate cuts between its atoms (atoms of one component)
 
 
+class Cut(NamedTuple):
+    """A frame's line of writing cut into candidate digits, not yet classified; ``place`` turns a
+    candidate's box into frame coordinates."""
+    candidates: list[_Candidate]
+    atoms: list[_Atom]
+    line: _Line | None
+    capped: bool
+    place: Callable[[Box], Box]
+
+
 def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
                 max_digits: int = MAX_DIGITS) -> Reading:
     """Every digit on the main line of writing in ``image``, left to right, as MNIST-like
     :class:`Digit` s with boxes in frame coordinates, read with ``predict`` ((N, 28, 28) images ->
     (N, 10 or 11) probabilities).  Raises ``ValueError`` like ``to_mnist``."""
+    cut = cut_line(image, max_digits)
+    if not cut.candidates:
+        return Reading([], np.zeros((0, DIGITS), np.float32), cut.capped)
+    probs = views.classify([c.digit.image for c in cut.candidates], predict)
+    chosen = _best_reading(len(cut.atoms), cut.candidates, probs)
+    digits = [Digit(cut.candidates[k].digit.image, cut.place(cut.candidates[k].digit.box)) for k in chosen]
+    return Reading(digits, probs[chosen], cut.capped)
+
+
+def cut_line(image: np.ndarray, max_digits: int = MAX_DIGITS) -> Cut:
+    """Steps 1-6: the candidate digits of the main line of writing in ``image``."""
     image = _validate(image)
     frame, upscale = _enlarge_tiny(image)
     work = _working_copy(frame)
@@ -144,17 +165,12 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
         capped = True
     line = _sample_line(frame, work.shape, ink, groups, height) if groups else None
     if line is None:
-        return Reading([], np.zeros((0, DIGITS), np.float32), capped)
+        return Cut([], [], None, capped, lambda box: box)
     atoms = _atoms(line, len(groups))
     candidates, too_many = _candidates(line, atoms)
-    probs = views.classify([c.digit.image for c in candidates], predict) if candidates else \
-        np.zeros((0, DIGITS), np.float32)
-    chosen = _best_reading(len(atoms), candidates, probs)
     region = (0, 0, image.shape[1], image.shape[0])
-    digits = [Digit(candidates[k].digit.image,
-                    _frame_box(candidates[k].digit.box, line.origin, line.scale, upscale, region))
-              for k in chosen]
-    return Reading(digits, probs[chosen], capped or too_many)
+    return Cut(candidates, atoms, line, capped or too_many,
+               lambda box: _frame_box(box, line.origin, line.scale, upscale, region))
 
 
 def _components(work: np.ndarray):
@@ -332,8 +348,19 @@ def _one_digit(atoms: list[_Atom]) -> bool:
 
 
 def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
-    """The ink of ``atoms`` (their components' pixels in their columns, and the faint ink there
-    away from other components) laid out like MNIST; the box is in line-ink coordinates."""
+    """The ink of ``atoms`` laid out like MNIST; the box is in line-ink coordinates."""
+    start, keep = candidate_pixels(line, atoms)
+    ink = line.ink[:, start:start + keep.shape[1]] * keep
+    x, y, w, h = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
+    if w == 0:
+        return None
+    return Digit(_centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), (x + start, y, w, h))
+
+
+def candidate_pixels(line: _Line, atoms: list[_Atom]) -> tuple[int, np.ndarray]:
+    """The first column of ``atoms`` on the line, and which pixels of the line ink from there are
+    theirs: their components' pixels in their columns, and the faint ink there away from other
+    components."""
     start, stop = min(a.start for a in atoms), max(a.stop for a in atoms)
     owner = line.owner[:, start:stop]
     keep = owner == 0
@@ -343,11 +370,7 @@ def _candidate_digit(line: _Line, atoms: list[_Atom]) -> Digit | None:
     foreign = ~keep & (owner > 0)
     if foreign.any():  # and the faint ink next to them
         keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    ink = line.ink[:, start:stop] * keep
-    x, y, w, h = cv2.boundingRect((ink > INK_LEVEL).view(np.uint8))
-    if w == 0:
-        return None
-    return Digit(_centre_by_mass(_fit_20(ink[y:y + h, x:x + w])), (x + start, y, w, h))
+    return start, keep
 
 
 def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -> list[int]:

@@ -68,6 +68,7 @@ def small_model(tmp_path_factory, mnist_npz) -> Path:
     pytest.importorskip("tensorflow")
     out = tmp_path_factory.mktemp("model") / "small.keras"
     done = run_cli("train", "--data", mnist_npz, "--out", out, "--epochs", "4", "--limit", "30000",
-                   "--batch-size", "64", "--no-augment", "--negatives", "1000", "--units", "40")
+                   "--batch-size", "64", "--no-augment", "--negatives", "1000", "--line-crops", "0",
+                   "--units", "40")
     assert done.returncode == 0, done.stderr
     return out

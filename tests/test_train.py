@@ -33,7 +33,8 @@ def tiny_mnist():
 def test_short_training_learns_and_is_reproducible(tiny_mnist):
     untrained = seed_model.build()
     before = np.mean(untrained.predict(tiny_mnist.test.x / 255.0, verbose=0).argmax(1) == tiny_mnist.test.y)
-    recipe = Recipe(epochs=5, batch_size=32, seed=3, augment_copies=300, printed=100, negatives=600)
+    recipe = Recipe(epochs=5, batch_size=32, seed=3, augment_copies=300, printed=100, negatives=600,
+                    line_crops=200)
     first = train(tiny_mnist, recipe, verbose=0)
     second = train(tiny_mnist, recipe, verbose=0)
     assert first.test_accuracy > max(0.7, before + 0.5)

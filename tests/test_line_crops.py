@@ -1,0 +1,32 @@
+"""Training images cut from numbers (converters.line_crops): the device's own segmentation on
+camera-like numbers of MNIST digits, each candidate labelled by the ink it holds."""
+
+import numpy as np
+
+from converters.line_crops import line_crops
+from edge_lstm.data import DIGITS, NOT_A_DIGIT, load_test_split
+
+TEST = load_test_split()
+
+
+def test_line_crops_are_reproducible():
+    first = line_crops(TEST.x, TEST.y, 90, seed=5, chunk=45, show_progress=False)
+    again = line_crops(TEST.x, TEST.y, 90, seed=5, chunk=45, show_progress=False)
+    other = line_crops(TEST.x, TEST.y, 90, seed=6, chunk=45, show_progress=False)
+    assert first[0].shape == (90, 28, 28) and first[0].dtype == np.uint8 and first[1].shape == (90,)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_candidates_are_labelled_by_the_ink_they_hold(classifier):
+    """Numbers of 3s and 7s only: every single-digit crop is labelled 3 or 7 and the model reads
+    it so; pairs are at most as many as digits, and the model reads few of them as one digit."""
+    pool = np.isin(TEST.y, (3, 7))
+    images, labels = line_crops(TEST.x[pool], TEST.y[pool], 200, seed=1, chunk=100, show_progress=False)
+    digits = labels < DIGITS
+    assert set(labels[digits]) == {3, 7} and set(labels[~digits]) == {NOT_A_DIGIT}
+    assert (~digits).sum() <= digits.sum()
+    read = classifier.predict(images.astype(np.float32) / 255).argmax(1)
+    assert np.mean(read[digits] == labels[digits]) > 0.9
+    assert np.mean(read[~digits] < DIGITS) < 0.5  # the shipped model never saw these pairs
