@@ -34,13 +34,14 @@ FRAME_WIDTHS = (320, 640)  # frame width range (4:3 frames)
 DIGIT_HEIGHT = (0.12, 0.45)  # a digit's height as a fraction of the frame height
 ONE_DIGIT, STRAY, PAIR = 0.9, 0.1, 0.4  # ink fractions, see the module docstring
 CORE = 0.5  # ink level of a stroke's core: what the label maps count
+PAIRS = 0.5  # pairs kept per single digit: more, and wide digits are called "not a digit" more often
 POOL = 2000  # digits each chunk of crops draws its numbers from
 
 
 def line_crops(digits: np.ndarray, labels: np.ndarray, count: int, seed: int, chunk: int = 500,
                show_progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """About ``count`` candidate digits cut from camera-like numbers of ``digits`` (MNIST layout,
-    uint8) and their labels (0-9 or NOT_A_DIGIT), as many digits as not-digits."""
+    uint8) and their labels (0-9 or NOT_A_DIGIT), PAIRS not-digits per digit at most."""
     jobs = []
     for start in range(0, count, chunk):
         seeds = (seed, LINE_STREAM, start // chunk)
@@ -62,7 +63,7 @@ def _crops_job(job) -> np.ndarray:
 
 
 def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """The labelled candidates of one number frame (as many not-digits as digits, at most)."""
+    """The labelled candidates of one number frame (PAIRS not-digits per digit, at most)."""
     frame, inks = _number_frame(digits, rng)
     cut = cut_line(frame)
     if cut.line is None:
@@ -81,7 +82,7 @@ def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) 
         elif second >= PAIR:
             row[-1] = NOT_A_DIGIT
             negatives.append(row)
-    order = rng.permutation(len(negatives))[:len(positives)]
+    order = rng.permutation(len(negatives))[:int(PAIRS * len(positives))]
     return positives + [negatives[k] for k in order]
 
 

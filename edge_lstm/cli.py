@@ -126,9 +126,9 @@ def train_command(
     """Train the seed LSTM on MNIST and write the model, its history and training curves.
 
     The defaults are the shipped model's recipe: Adam on the 60 000 training images plus
-    camera-like variants of them, printed digits and generated images of things that are not
-    digits. The blog post's seed: --units 28 --epochs 10 --lr 1e-3 --schedule constant
-    --no-augment --printed 0 --negatives 0 --line-crops 0.
+    camera-like variants of them, printed digits, generated images of things that are not
+    digits and candidate digits cut from numbers. The blog post's seed: --units 28 --epochs 10
+    --lr 1e-3 --schedule constant --no-augment --printed 0 --negatives 0 --line-crops 0.
     """
     from converters import train
 

@@ -3,7 +3,7 @@ camera-like numbers of MNIST digits, each candidate labelled by the ink it holds
 
 import numpy as np
 
-from converters.line_crops import line_crops
+from converters.line_crops import PAIRS, line_crops
 from edge_lstm.data import DIGITS, NOT_A_DIGIT, load_test_split
 
 TEST = load_test_split()
@@ -20,13 +20,14 @@ def test_line_crops_are_reproducible():
 
 
 def test_candidates_are_labelled_by_the_ink_they_hold(classifier):
-    """Numbers of 3s and 7s only: every single-digit crop is labelled 3 or 7 and the model reads
-    it so; pairs are at most as many as digits, and the model reads few of them as one digit."""
+    """Numbers of 3s and 7s only (MNIST test digits: the shipped model trained on crops of the
+    training digits): every single-digit crop is labelled 3 or 7 and the model reads it so; pairs
+    are at most PAIRS per digit, and the model calls most of them "not a digit"."""
     pool = np.isin(TEST.y, (3, 7))
     images, labels = line_crops(TEST.x[pool], TEST.y[pool], 200, seed=1, chunk=100, show_progress=False)
     digits = labels < DIGITS
     assert set(labels[digits]) == {3, 7} and set(labels[~digits]) == {NOT_A_DIGIT}
-    assert (~digits).sum() <= digits.sum()
+    assert 0 < (~digits).sum() <= PAIRS * digits.sum()
     read = classifier.predict(images.astype(np.float32) / 255).argmax(1)
     assert np.mean(read[digits] == labels[digits]) > 0.9
-    assert np.mean(read[~digits] < DIGITS) < 0.5  # the shipped model never saw these pairs
+    assert np.mean(read[~digits] == NOT_A_DIGIT) > 0.8
