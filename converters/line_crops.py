@@ -2,9 +2,10 @@
 
 A number's digits touch, overlap and leave bits of stroke in each other's crop, and the reading
 weighs candidates that are not digits at all: two digits taken as one, the piece of a digit cut
-apart. ``line_crops(count, seed)`` draws numbers of MNIST training digits as camera frames (the pen
-and paper of :mod:`converters.augment`), cuts them with :func:`edge_lstm.number.cut_line` -- the
-device's own segmentation -- and labels each candidate by the ink it holds, known per digit:
+apart. ``line_crops(digits, labels, count, seed)`` draws numbers of MNIST training digits as
+camera frames (the pen and paper of :mod:`converters.augment`), cuts them with
+:func:`edge_lstm.number.cut_line` -- the device's own segmentation -- and labels each candidate
+by the ink it holds, known per digit:
 
 - one digit's ink (at least ONE_DIGIT of it, at most STRAY of any other's): that digit;
 - two digits' ink (PAIR of each, or more): ``NOT_A_DIGIT``;
@@ -36,6 +37,7 @@ ONE_DIGIT, STRAY, PAIR = 0.9, 0.1, 0.4  # ink fractions, see the module docstrin
 CORE = 0.5  # ink level of a stroke's core: what the label maps count
 PAIRS = 0.5  # pairs kept per single digit: more, and wide digits are called "not a digit" more often
 POOL = 2000  # digits each chunk of crops draws its numbers from
+MARGIN = 4  # empty columns either side of a number's strip
 
 
 def line_crops(digits: np.ndarray, labels: np.ndarray, count: int, seed: int, chunk: int = 500,
@@ -125,8 +127,8 @@ def _strips(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         places.append((start, digit))
         start += digit.shape[1] + int(rng.integers(GAPS[0], GAPS[1] + 1))
         start = max(start, places[-1][0] + 1)
-    width = max(p + d.shape[1] for p, d in places) + 4
-    strips = np.zeros((len(digits), 28, width + 4), np.uint8)
+    width = max(p + d.shape[1] for p, d in places)
+    strips = np.zeros((len(digits), 28, width + 2 * MARGIN), np.uint8)
     for k, (place, digit) in enumerate(places):
-        strips[k, :, 4 + place:4 + place + digit.shape[1]] = digit
+        strips[k, :, MARGIN + place:MARGIN + place + digit.shape[1]] = digit
     return strips
