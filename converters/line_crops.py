@@ -77,13 +77,14 @@ def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) 
         start, keep = candidate_pixels(cut.line, cut.atoms[candidate.first:candidate.last + 1])
         share = np.array([(ink[:, start:start + keep.shape[1]] * keep).sum() for ink in inks]) / totals
         first, second = np.sort(share)[::-1][:2]
-        row = np.append(np.clip(candidate.digit.image.ravel() * 255 + 0.5, 0, 255), 0).astype(np.uint8)
         if first >= ONE_DIGIT and second <= STRAY:
-            row[-1] = labels[np.argmax(share)]
-            positives.append(row)
+            label, kept = labels[np.argmax(share)], positives
         elif second >= PAIR:
-            row[-1] = NOT_A_DIGIT
-            negatives.append(row)
+            label, kept = NOT_A_DIGIT, negatives
+        else:
+            continue
+        pixels = np.clip(candidate.digit.image.ravel() * 255 + 0.5, 0, 255)
+        kept.append(np.append(pixels, label).astype(np.uint8))
     order = rng.permutation(len(negatives))[:int(PAIRS * len(positives))]
     return positives + [negatives[k] for k in order]
 

@@ -69,7 +69,7 @@ def train(data: Mnist, recipe: Recipe, verbose: int | None = None, limit: int | 
 
         crops_x, crops_y = line_crops(data.train.x[:limit], data.train.y[:limit], recipe.line_crops,
                                       recipe.seed, show_progress=bool(verbose))
-        x, y = np.concatenate([x, crops_x]), np.concatenate([y, crops_y.astype(y.dtype)])
+        x, y = np.concatenate([x, crops_x]), np.concatenate([y, crops_y])
     net = seed_model.build(recipe.units)
     steps = recipe.epochs * -(-len(x) // recipe.batch_size)
     rate = (keras.optimizers.schedules.CosineDecay(recipe.learning_rate, steps, alpha=0.02)

@@ -3,9 +3,8 @@ call, the geometric mean of their probabilities.
 
 A digit reads the same in all views; what the model never saw (a letter, a symbol, a pair of
 digits or a piece of one) is read less consistently, so its digit confidence drops and "not a
-digit" or "unsure" wins more often. Held-out camera frames with the shipped model
-(docs/accuracy.md): MNIST-style digits 97.3% → 99.0% right, frames without a digit 90.2% → 92.4%
-null; first measured on frames of MNIST training digits and generated non-digits.
+digit" or "unsure" wins more often. What that gained, on frames of training sources and then on
+held-out camera frames: docs/accuracy.md.
 """
 
 from __future__ import annotations
