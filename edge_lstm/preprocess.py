@@ -36,6 +36,7 @@ MIN_WORK_SIDE = 96  # smaller inputs are upscaled first so the morphology has ro
 WORK_SIDE = 160  # long side of the working copy: keeps the digit's shape, fast to threshold
 PAPER_SIDE, PAPER_MIN_SIDE = 40, 4  # long and shortest side of the tiny copy where the paper is estimated
 PAPER_KERNEL = np.ones((5, 5), np.uint8)  # ~1/8 of PAPER_SIDE: wide enough to swallow a felt-pen stroke
+PAPER_PAD = 5  # the closing's reach (2 x 2 px) plus the blur's (1 px), past the tiny copy's edges
 STROKE_SIDE = 40  # digit's long side while its stroke width is normalised
 STROKE_WIDTH = 3.7  # stroke width at STROKE_SIDE that becomes MNIST's median (~1.85 px) at FIT_SIDE
 # polarity and paper
@@ -193,11 +194,21 @@ def _paper_levels(work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if shrink > 1:
         size = (max(PAPER_MIN_SIDE, round(width / shrink)), max(PAPER_MIN_SIDE, round(height / shrink)))
         tiny = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
-    levels = [cv2.blur(cv2.morphologyEx(tiny, op, PAPER_KERNEL, borderType=cv2.BORDER_REPLICATE), (3, 3))
+    padded, inside = _extrapolated(tiny, PAPER_PAD), np.s_[PAPER_PAD:-PAPER_PAD, PAPER_PAD:-PAPER_PAD]
+    levels = [cv2.blur(cv2.morphologyEx(padded, op, PAPER_KERNEL), (3, 3))[inside]
               for op in (cv2.MORPH_CLOSE, cv2.MORPH_OPEN)]
     if shrink > 1:
         levels = [cv2.resize(level, (width, height), interpolation=cv2.INTER_LINEAR) for level in levels]
     return levels[0], levels[1]
+
+
+def _extrapolated(image: np.ndarray, pad: int) -> np.ndarray:
+    """``image`` padded by ``pad`` px that continue a darkening toward its edges (2 * edge - mirror,
+    never brighter than the edge): with a flat border, the closing would take the paper at a
+    vignetted edge for the brighter paper further in, and the edge would look inked."""
+    edge = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    mirror = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    return cv2.subtract(edge, cv2.subtract(mirror, edge))
 
 
 def _paper_and_ink(work: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -86,6 +86,28 @@ def test_paper_is_the_page_with_the_ink_taken_out():
     assert np.median(ink[stroke]) > 100 and np.median(ink[~stroke]) < 5
 
 
+def vignetted(img, strength=0.45):
+    """The page under light that falls off toward its corners, as a cheap webcam's lens darkens them."""
+    height, width = img.shape
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r2 = (xx / width - 0.5) ** 2 + (yy / height - 0.5) ** 2
+    return np.clip(img * (1 - strength * r2 / 0.5), 0, 255).astype(np.uint8)
+
+
+def test_the_paper_at_a_darkened_edge_is_not_taken_for_ink():
+    work = preprocess._working_copy(vignetted(np.full((480, 640), 220, np.uint8)))
+    paper, ink, _ = preprocess._paper_and_ink(work)
+    relative = cv2.divide(ink, paper, scale=255)
+    assert relative.max() < preprocess.MIN_THRESHOLD  # no ink anywhere...
+    assert (relative > preprocess.MIN_THRESHOLD // 2).mean() < 0.001  # ...nor a rim of faint ink
+
+
+@pytest.mark.parametrize("corner", [(12, 12), (640 - 12 - 50, 480 - 12 - 80)])
+def test_a_digit_near_a_darkened_corner_is_found(corner):
+    frame = vignetted(page("2", size=(480, 640), paper=220, pen=4, box=(*corner, 50, 80)))
+    assert overlap(to_mnist(frame).box, (*corner, 50, 80)) > 0.7
+
+
 # --- 3. relative ink and threshold --------------------------------------------------------------
 
 def lit(img, left=1.0, right=0.3):
