@@ -7,6 +7,7 @@ it the fixtures fall back to the test split bundled with the package.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,11 @@ import pytest
 from edge_lstm import tf_log
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A shell's background job starts with SIGINT ignored, which its children would inherit: tests
+# that interrupt a child need it handled here (exec gives the child the default action back).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
 
 

@@ -138,10 +138,8 @@ def test_a_signal_mid_write_leaves_the_old_file_and_no_temp_file(tmp_path, signu
     """The edge-lstm program (cli.main) killed part-way through a large atomic write."""
     target = tmp_path / "model.keras"
     target.write_bytes(b"old")
-    # a shell's background job ignores SIGINT, and so would the child: give it the default back
     child = subprocess.Popen([sys.executable, "-c", SLOW_WRITE, str(target)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout.readline() == "writing\n"
     (temp,) = [p for p in tmp_path.iterdir() if p.name.startswith(".model.keras.")]
     assert temp.stat().st_size == 50_000_000  # the half-written state the signal interrupts
