@@ -18,12 +18,12 @@ import pytest
 from edge_lstm import tf_log
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
 
 # A shell's background job starts with SIGINT ignored, which its children would inherit: tests
 # that interrupt a child need it handled here (exec gives the child the default action back).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -166,7 +166,6 @@ def test_the_pieces_of_a_broken_digit_are_merged_but_not_a_neighbour():
     assert x + w < 120 and others[:, 130:].any()  # not the 1
 
 
-
 def test_a_tail_broken_off_below_the_loop_is_merged_even_when_longer_than_the_loop():
     relative = np.zeros((120, 160), np.uint8)
     cv2.ellipse(relative, (70, 30), (16, 14), 0, 0, 360, 200, 3)  # a 9's loop...
@@ -174,6 +173,7 @@ def test_a_tail_broken_off_below_the_loop_is_merged_even_when_longer_than_the_lo
     digit, _ = preprocess._digit_masks(relative, 60)
     x, y, w, h = cv2.boundingRect(digit.view(np.uint8))
     assert y < 18 and y + h > 98
+
 
 def test_hysteresis_grows_the_digit_into_its_faint_ink_only():
     relative = np.zeros((120, 160), np.uint8)
