@@ -183,13 +183,13 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a .tflite model (default: the recommended one)")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
+    mnist_frames = args.mnist_frames or args.frames
     classifier = Classifier(args.model or manifest.recommended_model())
     print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per kind "
-          f"({args.mnist_frames or args.frames} MNIST-style), "
-          f"--min-confidence {MIN_CONFIDENCE}")
+          f"({mnist_frames} MNIST-style), --min-confidence {MIN_CONFIDENCE}")
     print("| kind | right | answers |\n|---|---:|---|")
     rejected = total = 0
-    sets = kinds(args.frames, args.fonts, np.random.default_rng(args.seed), args.mnist_frames or args.frames)
+    sets = kinds(args.frames, args.fonts, np.random.default_rng(args.seed), mnist_frames)
     for kind, frames in sets.items():
         rate, reasons = score(classifier, frames)
         if not frames[0][1]:

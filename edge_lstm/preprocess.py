@@ -55,8 +55,7 @@ MIN_THRESHOLD = 15  # never threshold the paper grain itself (~6% darker than th
 MIN_AREA, MIN_AREA_FRACTION = 4, 0.0004  # specks: under 4 working pixels or 0.04% of the working copy
 PIECE_AREA = 0.04  # a piece of a broken digit has at least this fraction of the main stroke's area,
 PIECE_GAP = 0.25  # lies within this fraction of the digit's size from it,
-PIECE_GROWTH = 2.5  # and does not make the digit larger than this factor (a far mark would; a 9's
-# tail broken off its loop doubles it: 1.6 left such tails out)
+PIECE_GROWTH = 2.5  # and grows the digit by at most this factor (a 9's tail broken off its loop doubles it)
 MIN_DIGIT, MIN_DIGIT_FRACTION = 5, 0.05  # a digit spans at least 5 working px and 5% of the short side
 MIN_CONTRAST = 20  # its darkest ink is at least ~8% darker than its paper
 # grey-level ink in the digit's box
