@@ -9,8 +9,10 @@ by the ink it holds, known per digit:
 
 - one digit's ink (at least ONE_DIGIT of it, at most STRAY of any other's): that digit;
 - two digits' ink (PAIR of each, or more): ``NOT_A_DIGIT``;
-- anything else: not used. A piece of a digit is not taught as "not a digit": too many pieces
-  look like a digit themselves (the stroke of a 1, the top of a 7).
+- a side of a 0 (HALF_LOOP of its ink, at most STRAY of any other's): ``NOT_A_DIGIT``, for a cut
+  through a 0 leaves a "C" the model otherwise reads as a 6 and a ")" it reads as a 2, 3 or 7;
+- anything else: not used. Pieces of other digits are not taught as "not a digit": too many look
+  like a digit themselves (the stroke of a 1, the top of a 7, the right side of an 8).
 
 numpy + OpenCV only; deterministic for a given seed whatever the number of cores.
 """
@@ -34,8 +36,10 @@ MAX_ANGLE = 8.0  # slope of the line, degrees
 FRAME_WIDTHS = (320, 640)  # frame width range (4:3 frames)
 DIGIT_HEIGHT = (0.12, 0.45)  # a digit's height as a fraction of the frame height
 ONE_DIGIT, STRAY, PAIR = 0.9, 0.1, 0.4  # ink fractions, see the module docstring
+HALF_LOOP = (0.25, 0.75)  # ink fraction of a 0 in a side of it, see the module docstring
 CORE = 0.5  # ink level of a stroke's core: what the label maps count
 PAIRS = 0.5  # pairs kept per single digit: more, and wide digits are called "not a digit" more often
+HALVES = 0.2  # sides of a 0 kept per single digit (a 0 cut in several places gives several)
 POOL = 2000  # digits each chunk of crops draws its numbers from
 MARGIN = 4  # empty columns either side of a number's strip
 
@@ -64,15 +68,17 @@ def _crops_job(job) -> np.ndarray:
     return np.stack(rows[:count])
 
 
-def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """The labelled candidates of one number frame (PAIRS not-digits per digit, at most)."""
+def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+              halves: float = HALVES) -> list[np.ndarray]:
+    """The labelled candidates of one number frame (``halves`` sides of a 0 and PAIRS pairs per
+    digit, at most)."""
     frame, inks = _number_frame(digits, rng)
     cut = cut_line(frame)
     if cut.line is None:
         return []
     inks = [_on_line(ink, cut.line) for ink in inks]
     totals = np.array([ink.sum() for ink in inks]) + 1e-6
-    positives, negatives = [], []
+    positives, pairs, sides = [], [], []
     for candidate in cut.candidates:
         start, keep = candidate_pixels(cut.line, cut.atoms[candidate.first:candidate.last + 1])
         share = np.array([(ink[:, start:start + keep.shape[1]] * keep).sum() for ink in inks]) / totals
@@ -80,13 +86,19 @@ def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) 
         if first >= ONE_DIGIT and second <= STRAY:
             label, kept = labels[np.argmax(share)], positives
         elif second >= PAIR:
-            label, kept = NOT_A_DIGIT, negatives
+            label, kept = NOT_A_DIGIT, pairs
+        elif labels[np.argmax(share)] == 0 and second <= STRAY and HALF_LOOP[0] <= first <= HALF_LOOP[1]:
+            label, kept = NOT_A_DIGIT, sides
         else:
             continue
         pixels = np.clip(candidate.digit.image.ravel() * 255 + 0.5, 0, 255)
         kept.append(np.append(pixels, label).astype(np.uint8))
-    order = rng.permutation(len(negatives))[:int(PAIRS * len(positives))]
-    return positives + [negatives[k] for k in order]
+    return positives + _some(sides, halves * len(positives), rng) + _some(pairs, PAIRS * len(positives), rng)
+
+
+def _some(rows: list[np.ndarray], count: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """At most ``count`` of ``rows``, drawn at random."""
+    return [rows[k] for k in rng.permutation(len(rows))[:int(count)]]
 
 
 def _on_line(ink: np.ndarray, line) -> np.ndarray:

@@ -115,8 +115,8 @@ def train_command(
                                   "labelled 'not a digit'; 0: none."),
     line_crops: int = typer.Option(SHIPPED.line_crops, min=0, help="How many candidate digits to "
                                    "cut from camera-like numbers of the training digits, as infer "
-                                   "--number cuts them (single digits; pairs labelled 'not a "
-                                   "digit'); 0: none."),
+                                   "--number cuts them (single digits; pairs and sides of a 0 "
+                                   "labelled 'not a digit'); 0: none."),
     seed: int = typer.Option(SHIPPED.seed, help="Random seed; the same seed gives the same model on "
                              "the same machine with the same library versions (elsewhere: similar "
                              "accuracy, other weights)."),
