@@ -9,7 +9,7 @@ by the ink it holds, known per digit:
 
 - one digit's ink (at least ONE_DIGIT of it, at most STRAY of any other's): that digit;
 - two digits' ink (PAIR of each, or more): ``NOT_A_DIGIT``;
-- a side of a 0 (HALF_LOOP of its ink, at most STRAY of any other's): ``NOT_A_DIGIT``, for a cut
+- a side of a 0 (SIDE_INK of its ink, at most STRAY of any other's): ``NOT_A_DIGIT``, for a cut
   through a 0 leaves a "C" the model otherwise reads as a 6 and a ")" it reads as a 2, 3 or 7;
 - anything else: not used. Pieces of other digits are not taught as "not a digit": too many look
   like a digit themselves (the stroke of a 1, the top of a 7, the right side of an 8).
@@ -36,10 +36,10 @@ MAX_ANGLE = 8.0  # slope of the line, degrees
 FRAME_WIDTHS = (320, 640)  # frame width range (4:3 frames)
 DIGIT_HEIGHT = (0.12, 0.45)  # a digit's height as a fraction of the frame height
 ONE_DIGIT, STRAY, PAIR = 0.9, 0.1, 0.4  # ink fractions, see the module docstring
-HALF_LOOP = (0.25, 0.75)  # ink fraction of a 0 in a side of it, see the module docstring
+SIDE_INK = (0.25, 0.75)  # fraction of a 0's ink in a side of it, see the module docstring
 CORE = 0.5  # ink level of a stroke's core: what the label maps count
 PAIRS = 0.5  # pairs kept per single digit: more, and wide digits are called "not a digit" more often
-HALVES = 0.2  # sides of a 0 kept per single digit (a 0 cut in several places gives several)
+SIDES = 0.2  # sides of a 0 kept per single digit (a 0 cut in several places gives several)
 POOL = 2000  # digits each chunk of crops draws its numbers from
 MARGIN = 4  # empty columns either side of a number's strip
 
@@ -69,9 +69,9 @@ def _crops_job(job) -> np.ndarray:
 
 
 def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-              halves: float = HALVES) -> list[np.ndarray]:
-    """The labelled candidates of one number frame (``halves`` sides of a 0 and PAIRS pairs per
-    digit, at most)."""
+              sides_per_digit: float = SIDES) -> list[np.ndarray]:
+    """The labelled candidates of one number frame (``sides_per_digit`` sides of a 0 and PAIRS
+    pairs per digit, at most)."""
     frame, inks = _number_frame(digits, rng)
     cut = cut_line(frame)
     if cut.line is None:
@@ -87,13 +87,14 @@ def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
             label, kept = labels[np.argmax(share)], positives
         elif second >= PAIR:
             label, kept = NOT_A_DIGIT, pairs
-        elif labels[np.argmax(share)] == 0 and second <= STRAY and HALF_LOOP[0] <= first <= HALF_LOOP[1]:
+        elif labels[np.argmax(share)] == 0 and second <= STRAY and SIDE_INK[0] <= first <= SIDE_INK[1]:
             label, kept = NOT_A_DIGIT, sides
         else:
             continue
         pixels = np.clip(candidate.digit.image.ravel() * 255 + 0.5, 0, 255)
         kept.append(np.append(pixels, label).astype(np.uint8))
-    return positives + _some(sides, halves * len(positives), rng) + _some(pairs, PAIRS * len(positives), rng)
+    return (positives + _some(sides, sides_per_digit * len(positives), rng)
+            + _some(pairs, PAIRS * len(positives), rng))
 
 
 def _some(rows: list[np.ndarray], count: float, rng: np.random.Generator) -> list[np.ndarray]:

@@ -25,6 +25,6 @@ class Recipe:
     augment_copies: int = 60000  # camera-like variants added to the training images (converters.augment)
     printed: int = 10000  # printed digits in OpenCV's Hershey fonts (converters.augment)
     negatives: int = 30000  # generated non-digits labelled NOT_A_DIGIT (converters.negatives)
-    line_crops: int = 30000  # digits and pairs of digits cut from numbers (converters.line_crops)
+    line_crops: int = 30000  # digits, pairs and sides of a 0 cut from numbers (converters.line_crops)
     mnist_weight: float = 3.0  # MNIST's own images weigh this much against the generated ones
     # (MNIST's test split: 98.81%; 2.5 with as many variants: 98.60%, too near the required 98.5%)

@@ -39,8 +39,8 @@ def sides_of_0s(pool: np.ndarray, seed: int) -> list[np.ndarray]:
     for k in range(12):
         rng = np.random.default_rng((seed, k))
         pick = rng.choice(pool, 3, replace=False)
-        every, none = (_labelled(TEST.x[pick], TEST.y[pick], np.random.default_rng((seed, k)), halves)
-                       for halves in (99.0, 0.0))
+        every, none = (_labelled(TEST.x[pick], TEST.y[pick], np.random.default_rng((seed, k)), sides)
+                       for sides in (99.0, 0.0))
         kept = {row.tobytes() for row in none}
         added += [row for row in every if row.tobytes() not in kept]
     return added
