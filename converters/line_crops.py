@@ -83,11 +83,12 @@ def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
         start, keep = candidate_pixels(cut.line, cut.atoms[candidate.first:candidate.last + 1])
         share = np.array([(ink[:, start:start + keep.shape[1]] * keep).sum() for ink in inks]) / totals
         first, second = np.sort(share)[::-1][:2]
+        most = labels[np.argmax(share)]  # the digit whose ink it mostly holds
         if first >= ONE_DIGIT and second <= STRAY:
-            label, kept = labels[np.argmax(share)], positives
+            label, kept = most, positives
         elif second >= PAIR:
             label, kept = NOT_A_DIGIT, pairs
-        elif labels[np.argmax(share)] == 0 and second <= STRAY and SIDE_INK[0] <= first <= SIDE_INK[1]:
+        elif most == 0 and second <= STRAY and SIDE_INK[0] <= first <= SIDE_INK[1]:
             label, kept = NOT_A_DIGIT, sides
         else:
             continue
