@@ -7,8 +7,10 @@ camera frames (the pen and paper of :mod:`converters.augment`), cuts them with
 :func:`edge_lstm.number.cut_line` -- the device's own segmentation -- and labels each candidate
 by the ink it holds, known per digit:
 
-- one digit's ink (at least ONE_DIGIT of it, at most STRAY of any other's): that digit;
-- two digits' ink (PAIR of each, or more): ``NOT_A_DIGIT``;
+- one digit's ink (at least ONE_DIGIT of it, at most STRAY of any other's): that digit, also
+  with a neighbour's stroke end in it or a sliver of its own cut off, as where digits overlap;
+- two digits' ink (PAIR of each, or more): ``NOT_A_DIGIT``, the narrow ones first (two
+  overlapping digits, a 1 inside its neighbour's box, pass for one digit more easily);
 - a side of a 0 (SIDE_INK of its ink, at most STRAY of any other's): ``NOT_A_DIGIT``, for a cut
   through a 0 leaves a "C" the model otherwise reads as a 6 and a ")" it reads as a 2, 3 or 7;
 - anything else: not used. Pieces of other digits are not taught as "not a digit": too many look
@@ -25,7 +27,7 @@ import numpy as np
 from converters.augment import _pen, _photograph, in_pool
 from edge_lstm.data import NOT_A_DIGIT
 from edge_lstm.number import candidate_pixels, cut_line
-from edge_lstm.preprocess import INK_PAD
+from edge_lstm.preprocess import INK_PAD, STROKE_SIDE
 
 __all__ = ["line_crops"]
 
@@ -35,7 +37,10 @@ GAPS = (-4, 10)  # gap between neighbouring digits at MNIST's scale (negative: t
 MAX_ANGLE = 8.0  # slope of the line, degrees
 FRAME_WIDTHS = (320, 640)  # frame width range (4:3 frames)
 DIGIT_HEIGHT = (0.12, 0.45)  # a digit's height as a fraction of the frame height
-ONE_DIGIT, STRAY, PAIR = 0.9, 0.1, 0.4  # ink fractions, see the module docstring
+ONE_DIGIT, STRAY, PAIR = 0.8, 0.2, 0.4  # ink fractions, see the module docstring (0.9 and 0.1
+# taught no digit with its neighbour's stroke end: a 1 with the corner of the 5 it touches was
+# called "not a digit" and left out of the number)
+NARROW_PAIR = 1.0  # a pair at most this wide (fraction of the line's digit height) is narrow
 SIDE_INK = (0.25, 0.75)  # fraction of a 0's ink in a side of it, see the module docstring
 CORE = 0.5  # ink level of a stroke's core: what the label maps count
 PAIRS = 0.5  # pairs kept per single digit: more, and wide digits are called "not a digit" more often
@@ -71,14 +76,14 @@ def _crops_job(job) -> np.ndarray:
 def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
               sides_per_digit: float = SIDES) -> list[np.ndarray]:
     """The labelled candidates of one number frame (``sides_per_digit`` sides of a 0 and PAIRS
-    pairs per digit, at most)."""
+    pairs per digit, at most, narrow pairs first)."""
     frame, inks = _number_frame(digits, rng)
     cut = cut_line(frame)
     if cut.line is None:
         return []
     inks = [_on_line(ink, cut.line) for ink in inks]
     totals = np.array([ink.sum() for ink in inks]) + 1e-6
-    positives, pairs, sides = [], [], []
+    positives, narrow_pairs, pairs, sides = [], [], [], []
     for candidate in cut.candidates:
         start, keep = candidate_pixels(cut.line, cut.atoms[candidate.first:candidate.last + 1])
         share = np.array([(ink[:, start:start + keep.shape[1]] * keep).sum() for ink in inks]) / totals
@@ -87,15 +92,17 @@ def _labelled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
         if first >= ONE_DIGIT and second <= STRAY:
             label, kept = most, positives
         elif second >= PAIR:
-            label, kept = NOT_A_DIGIT, pairs
+            label = NOT_A_DIGIT
+            kept = narrow_pairs if candidate.digit.box[2] <= NARROW_PAIR * STROKE_SIDE else pairs
         elif most == 0 and second <= STRAY and SIDE_INK[0] <= first <= SIDE_INK[1]:
             label, kept = NOT_A_DIGIT, sides
         else:
             continue
         pixels = np.clip(candidate.digit.image.ravel() * 255 + 0.5, 0, 255)
         kept.append(np.append(pixels, label).astype(np.uint8))
-    return (positives + _some(sides, sides_per_digit * len(positives), rng)
-            + _some(pairs, PAIRS * len(positives), rng))
+    sides = _some(sides, sides_per_digit * len(positives), rng)
+    narrow = _some(narrow_pairs, PAIRS * len(positives), rng)
+    return positives + sides + narrow + _some(pairs, PAIRS * len(positives) - len(narrow), rng)
 
 
 def _some(rows: list[np.ndarray], count: float, rng: np.random.Generator) -> list[np.ndarray]:

@@ -181,13 +181,19 @@ def test_steady_counts_consecutive_frames():
 
 def test_the_detached_bar_of_a_5_stays_with_it(classifier):
     """MNIST test 5s whose top bar is a separate stroke off to the side of the body, too short to
-    be a digit of the line: it joins its 5, which is read whole, not as a 6 or a 3."""
+    be a digit of the line: it joins its 5 (one line component with it, not a digit of its own),
+    and every such 5 the model reads as a 5 on its own is read whole, not as a 6 or a 3. (Two of
+    them are so unusual that the model reads them as no 5 even alone: that is not the bar.)"""
+    indices = (694, 1911, 1940, 5618, 5624, 5706, 8348)
+    alone = classifier.predict(TEST.x[list(indices)].astype(np.float32) / 255).argmax(1) == 5
     read = []
-    for index in (694, 1911, 1940, 5618, 5624, 5706, 8348):
+    for index in indices:
         rng = np.random.default_rng(51)
         other = int(rng.choice(np.nonzero(TEST.y == 7)[0]))
         strokes = cv2.connectedComponents((TEST.x[index] > 60).astype(np.uint8), connectivity=8)[0] - 1
         assert TEST.y[index] == 5 and strokes == 2
         frame = render_number([TEST.x[index], TEST.x[other]], rng, gaps=(6, 8), max_angle=3.0)
+        assert {atom.owner for atom in number.cut_line(frame).atoms} == {1, 2}, index
         read.append(read_number(classifier, frame, "f", None).value)
-    assert read.count("57") >= 6, read
+    assert alone.sum() >= 5, alone
+    assert all(value == "57" for value, five in zip(read, alone) if five), (read, alone)
