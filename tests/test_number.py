@@ -182,8 +182,8 @@ def test_steady_counts_consecutive_frames():
 def test_the_detached_bar_of_a_5_stays_with_it(classifier):
     """MNIST test 5s whose top bar is a separate stroke off to the side of the body, too short to
     be a digit of the line: it joins its 5 (one line component with it, not a digit of its own),
-    and every such 5 the model reads as a 5 on its own is read whole, not as a 6 or a 3. (Two of
-    them are so unusual that the model reads them as no 5 even alone: that is not the bar.)"""
+    and every such 5 the model reads as a 5 on its own is read whole, not as a 6 or a 3 (the most
+    unusual of them the model may read as no 5 even alone: that is not the bar's doing)."""
     indices = (694, 1911, 1940, 5618, 5624, 5706, 8348)
     alone = classifier.predict(TEST.x[list(indices)].astype(np.float32) / 255).argmax(1) == 5
     read = []
