@@ -9,7 +9,9 @@ tests/camera_frames.render_number, in two sets:
 - ``harder``: gaps from -5 to 14 px, slope up to 12 degrees, and digits of different heights in
   one number (70-100%, each at a random height on the line);
 - ``spaced`` and ``overlapping``: the ``camera`` set split by its gaps, 1 to 8 px (every digit
-  stands apart) and -3 to 0 px (every pair touches or overlaps), to show where reads fail.
+  stands apart) and -3 to 0 px (every pair touches or overlaps), to show where reads fail;
+- ``gapN`` (``gap0``, ``gap-2``, ...): the ``camera`` set with every gap N px, to show how reads
+  fall as digits overlap more.
 Each frame goes through ``edge_lstm.infer.read_number`` (what ``infer --number`` runs) with the
 shipped recommended model and the default --min-confidence 0.5. A read is exact when every digit
 is right, in the right order, and no digit is missing or extra.
@@ -20,7 +22,7 @@ Wall-clock time, and CPU time of the process beside it: on a shared machine a fr
 a core shows in the first only.
 
     python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6]
-        [--sets camera,harder,spaced,overlapping]
+        [--sets camera,harder,spaced,overlapping,gap0,gap-1,gap-2,gap-3]
 """
 
 from __future__ import annotations
@@ -48,12 +50,23 @@ SETS = {  # name -> (seed base, render_number keyword arguments)
     "overlapping": (4000, {"gaps": (-3, 0)}),
 }
 DEFAULT_SETS = "camera,harder"  # the split ones on request
+GAP_SEED = 5000  # gapN: seed GAP_SEED + 100 * N + length
+
+
+def style_of(kind: str) -> tuple[int, dict]:
+    """(seed base, render_number keyword arguments) of the set named ``kind``."""
+    if kind in SETS:
+        return SETS[kind]
+    if kind.startswith("gap") and kind[3:].lstrip("-").isdigit():
+        gap = int(kind[3:])
+        return GAP_SEED + 100 * gap, {"gaps": (gap, gap)}
+    raise SystemExit(f"unknown set {kind!r}: choose from {', '.join(SETS)} or gapN (N in px, e.g. gap-2)")
 
 
 def measure(classifier: Classifier, length: int, frames: int, kind: str) -> tuple[float, float, list, list]:
     """(exact-read rate, rate with the right digit count, (wall, CPU) ms per frame with --number,
     the same for one digit)."""
-    seed, style = SETS[kind]
+    seed, style = style_of(kind)
     test, rng = load_test_split(), np.random.default_rng(seed + length)
     exact = counted = 0
     number_ms, digit_ms = [], []
@@ -88,8 +101,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--lengths", default="2,3,4,5,6")
-    parser.add_argument("--sets", default=DEFAULT_SETS, help=f"of {', '.join(SETS)}")
+    parser.add_argument("--sets", default=DEFAULT_SETS, help=f"of {', '.join(SETS)}, gapN")
     args = parser.parse_args()
+    for kind in args.sets.split(","):
+        style_of(kind)  # an unknown name fails before any frame is read
     classifier = Classifier(manifest.recommended_model())
     print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per length")
     for kind in args.sets.split(","):
