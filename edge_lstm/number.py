@@ -112,13 +112,12 @@ class _Line(NamedTuple):
 
 
 class _Atom(NamedTuple):
-    """One line component's pixels in columns [left[row], right[row]) of each row: all of it, or a
-    part between two candidate cut paths; start and stop bound its columns."""
+    """One line component's pixels: all of it, or a part between two candidate cut paths; start
+    and stop bound its columns, ``pixels`` marks its own among the line's in those columns."""
     owner: int
     start: int
     stop: int
-    left: np.ndarray
-    right: np.ndarray
+    pixels: np.ndarray
 
 
 class _Candidate(NamedTuple):
@@ -314,8 +313,16 @@ def _atoms(line: _Line, count: int) -> list[_Atom]:
     rows, atoms = line.ink.shape[0], []
     for (owner, start, stop), paths in zip(spans, cut_paths(crops)):
         edges = [np.full(rows, start), *(start + path for path in paths), np.full(rows, stop)]
-        atoms += [_Atom(owner, int(a.min()), int(b.max()), a, b) for a, b in zip(edges, edges[1:])]
+        atoms += [_atom(line, owner, left, right) for left, right in zip(edges, edges[1:])]
     return sorted(atoms, key=lambda a: a.start + a.stop)
+
+
+def _atom(line: _Line, owner: int, left: np.ndarray, right: np.ndarray) -> _Atom:
+    """The pixels of component ``owner`` in columns [left[row], right[row]) of each row."""
+    start, stop = int(left.min()), int(right.max())
+    columns = np.arange(start, stop)
+    pixels = (line.owner[:, start:stop] == owner) & (columns >= left[:, None]) & (columns < right[:, None])
+    return _Atom(owner, start, stop, pixels)
 
 
 def _candidates(line: _Line, atoms: list[_Atom]) -> tuple[list[_Candidate], bool]:
@@ -364,9 +371,8 @@ def candidate_pixels(line: _Line, atoms: list[_Atom]) -> tuple[int, np.ndarray]:
     start, stop = min(a.start for a in atoms), max(a.stop for a in atoms)
     owner = line.owner[:, start:stop]
     keep = owner == 0
-    columns = np.arange(start, stop)
     for atom in atoms:
-        keep |= (owner == atom.owner) & (columns >= atom.left[:, None]) & (columns < atom.right[:, None])
+        keep[:, atom.start - start:atom.stop - start] |= atom.pixels
     foreign = ~keep & (owner > 0)
     if foreign.any():  # and the faint ink next to them
         keep &= ~cv2.dilate(foreign.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
