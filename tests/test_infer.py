@@ -39,6 +39,16 @@ def test_mnist_images_pass_through_unchanged(tmp_path, classifier):
     assert np.mean(np.array(answers) == TEST.y[:n]) > 0.97
 
 
+@pytest.mark.parametrize("count", [1, 2, 5, 6, 7, 30])
+def test_views_turn_each_image_as_alone(count):
+    """The rotated views warp several images per OpenCV call: each comes out as warped alone
+    (two images per call would not: OpenCV warps two channels a little differently)."""
+    images = normalize(TEST.x[:count])
+    turn = cv2.getRotationMatrix2D((13.5, 13.5), views.VIEWS[0], 1.0)
+    alone = np.stack([cv2.warpAffine(image, turn, (28, 28)) for image in images])
+    np.testing.assert_allclose(views._turned(images, turn), alone, atol=1e-5)
+
+
 def test_camera_like_photos_are_read_at_least_96_percent(classifier):
     """Test-split digits rendered dark on paper (light, noise, blur, rotation, perspective, JPEG).
     The shipped model reads 96.8% of these 600 (one frame is 0.17 points; 96.5% without the
