@@ -37,8 +37,7 @@ def _turned(images: np.ndarray, turn: np.ndarray) -> np.ndarray:
     image: one OpenCV call per group. Every group has CHANNELS (the last padded): OpenCV warps
     two channels a little differently from one, three or four."""
     count, side = len(images), images.shape[1]
-    images = np.concatenate([images, np.zeros((-count % CHANNELS, side, side), images.dtype)])
-    stacked = np.ascontiguousarray(images.transpose(1, 2, 0))  # (side, side, N): images as channels
-    groups = [cv2.warpAffine(np.ascontiguousarray(stacked[:, :, k:k + CHANNELS]), turn, (side, side))
-              for k in range(0, len(images), CHANNELS)]
-    return np.concatenate(groups, 2).transpose(2, 0, 1)[:count]
+    padded = np.concatenate([images, np.zeros((-count % CHANNELS, side, side), images.dtype)])
+    groups = padded.reshape(-1, CHANNELS, side, side).transpose(0, 2, 3, 1)  # (side, side, CHANNELS) each
+    turned = np.stack([cv2.warpAffine(np.ascontiguousarray(group), turn, (side, side)) for group in groups])
+    return turned.transpose(0, 3, 1, 2).reshape(-1, side, side)[:count]
