@@ -5,7 +5,9 @@ Every frame is a 640x480 camera-like picture made from a source the model was ne
 procedural shapes, scenes and objects; see converters/augment.py and converters/negatives.py),
 and goes through ``edge_lstm.infer.classify`` -- what ``edge-lstm infer`` runs -- with the
 shipped recommended model (or ``--model``) on the device runtime and the default
---min-confidence 0.5.
+--min-confidence 0.5; with ``--number``, through ``edge_lstm.infer.read_number`` (``infer
+--number``): a digit frame is right when the number is that one digit, a frame without one when
+the number is null.
 
 Kinds (sources):
 - mnist: MNIST *test* digits (edge_lstm/data/mnist_test.npz), drawn by tests/camera_frames.render;
@@ -26,6 +28,7 @@ MNIST frames (``render``).  Needs Pillow, scikit-learn and scikit-image (dev too
 package's dependencies).
 
     python benchmarks/heldout_reading.py [--frames 300] [--mnist-frames 2000] [--fonts DIR] [--model M.tflite]
+        [--number]
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from camera_frames import glyph, matplotlib_fonts, render  # noqa: E402
 from converters.negatives import LETTERS  # noqa: E402  (numpy + OpenCV, no TensorFlow)
 from edge_lstm import manifest  # noqa: E402
 from edge_lstm.data import load_test_split  # noqa: E402
-from edge_lstm.infer import classify  # noqa: E402
+from edge_lstm.infer import classify, read_number  # noqa: E402
 from edge_lstm.runtime import Classifier  # noqa: E402
 
 MIN_CONFIDENCE = 0.5  # infer's default
@@ -174,6 +177,17 @@ def score(classifier: Classifier, frames) -> tuple[float, Counter]:
     return right / len(frames), reasons
 
 
+def score_number(classifier: Classifier, frames) -> tuple[float, Counter]:
+    """The same with ``infer --number``: the number is the digit, or null without one; and how
+    many digits were read (unsure ones too)."""
+    right, counts = 0, Counter()
+    for frame, truth in frames:
+        answer = read_number(classifier, frame, "frame", None, None, MIN_CONFIDENCE)
+        right += answer.value == (truth or None)
+        counts[f"{len(answer.digits)} read" + ("" if answer.value is None else ", a number")] += 1
+    return right / len(frames), counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=300, help="frames per kind")
@@ -182,6 +196,7 @@ def main() -> None:
     parser.add_argument("--fonts", type=Path, help="a folder of handwriting fonts (.ttf/.otf/.woff)")
     parser.add_argument("--model", type=Path, help="a .tflite model (default: the recommended one)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--number", action="store_true", help="read each frame as infer --number does")
     args = parser.parse_args()
     mnist_frames = args.mnist_frames or args.frames
     classifier = Classifier(args.model or manifest.recommended_model())
@@ -191,7 +206,7 @@ def main() -> None:
     rejected = total = 0
     sets = kinds(args.frames, args.fonts, np.random.default_rng(args.seed), mnist_frames)
     for kind, frames in sets.items():
-        rate, reasons = score(classifier, frames)
+        rate, reasons = (score_number if args.number else score)(classifier, frames)
         if not frames[0][1]:
             rejected, total = rejected + rate * len(frames), total + len(frames)
         shown = ", ".join(f"{k} {v}" for k, v in reasons.most_common())

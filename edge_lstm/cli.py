@@ -264,7 +264,8 @@ def infer_command(
                                 "writing, left to right, as one number (JSON: number, digits with "
                                 "label, confidence and box; capped: the frame had too many ink "
                                 "blobs or candidate digits, so some were not read). The number is "
-                                "none when a digit is below --min-confidence."),
+                                "none when a digit is unsure: below --min-confidence, or read from "
+                                "part of a mark whose rest is not a digit."),
     steady: Optional[int] = typer.Option(None, min=1, metavar="N", help="With --video or --camera: "
                                          "also report the last value (digit or number, none "
                                          "included) that held for N consecutive frames, on every "

@@ -100,7 +100,7 @@ class NumberAnswer:
     def line(self) -> str:
         where = self.source if self.frame is None else f"{self.source}#{self.frame}"
         read = "".join("?" if label is None else str(label) for label, _, _ in self.digits)
-        text = self.value or (f"none ({read}: a digit below --min-confidence)" if read else "none")
+        text = self.value or (f"none ({read}: a digit unsure)" if read else "none")
         return f"{where}: {text}{' (capped)' if self.capped else ''} {self.ms:.1f} ms"
 
 
@@ -142,9 +142,9 @@ def read_number(classifier: Classifier, image: np.ndarray, source: str, frame: i
     except ValueError as e:
         raise EdgeLstmError(f"{source}: {e}") from None
     digits = []
-    for digit, p in zip(found.digits, found.probs):
+    for digit, p, partial in zip(found.digits, found.probs, found.partial):
         label, (x, y, w, h) = int(p[:DIGITS].argmax()), digit.box
-        sure = p[label] >= min_confidence and p[label] > p[NOT_A_DIGIT]
+        sure = p[label] >= min_confidence and p[label] > p[NOT_A_DIGIT] and not partial
         digits.append((label if sure else None, float(p[label]), (x + dx, y + dy, w, h)))
     return NumberAnswer(source, frame, digits, found.capped, 1e3 * (time.perf_counter() - start))
 

@@ -17,7 +17,9 @@ segmentation by recognition:
    pieces side by side), each laid out like MNIST; all classified in one model call, each also in
    slightly rotated views (a pair or a piece reads less consistently than a digit);
 7. the reading: the candidates that cover the line with the best joint confidence (a dynamic
-   program over the atoms).
+   program over the atoms); a digit read from part of a component whose rest is not a digit is
+   marked partial (the caller calls it unsure), and a line of one component read as one digit
+   or none is read the way ``infer`` reads a digit (``to_mnist``).
 OpenCV + numpy only (never imports TensorFlow): the caller passes the classifier's ``predict``.
 """
 
@@ -53,6 +55,7 @@ from edge_lstm.preprocess import (
     _threshold,
     _validate,
     _working_copy,
+    to_mnist,
 )
 
 __all__ = ["MAX_DIGITS", "MAX_CANDIDATES", "Cut", "Reading", "candidate_pixels", "cut_line", "find_digits"]
@@ -83,14 +86,20 @@ NARROW_COST, WIDE_COST, SHORT_COST = 0.5, 1.0, 2.0
 DIGIT_BONUS = 0.7  # without it, fewer (merged) digits would always win...
 CUT_BONUS = 0.7  # ...but a cut through a component needs more than the classifier liking both pieces
 SKIP = -8.0  # score of leaving an atom out (a speck, a candidate not classified); see _skip_scores
+LEFT_OUT = 0.3  # of a component's ink left out of the reading: its digits are unsure (less is a
+# stroke's end or hook a cut path took off: on numbers of MNIST training digits 0.1 made 1 in 400
+# numbers unsure, 0.3 none)
 
 
 class Reading(NamedTuple):
     """The digits read, left to right, with their probabilities (one row each, as ``predict`` gave
-    them); ``capped``: there were more than MAX_COMPONENTS components, MAX_DIGITS components on
-    the line or MAX_CANDIDATES candidate digits, so some were not read."""
+    them); ``partial``: per digit, whether it is part of a component whose other part the reading
+    left out as not a digit (see _partly_read); ``capped``: there were more than MAX_COMPONENTS
+    components, MAX_DIGITS components on the line or MAX_CANDIDATES candidate digits, so some were
+    not read."""
     digits: list[Digit]
     probs: np.ndarray
+    partial: np.ndarray
     capped: bool
 
 
@@ -145,11 +154,31 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
     (N, 10 or 11) probabilities).  Raises ``ValueError`` like ``to_mnist``."""
     cut = cut_line(image, max_digits)
     if not cut.candidates:
-        return Reading([], np.zeros((0, DIGITS), np.float32), cut.capped)
+        return Reading([], np.zeros((0, DIGITS), np.float32), np.zeros(0, bool), cut.capped)
     probs = views.classify([c.digit.image for c in cut.candidates], predict)
     chosen = _best_reading(len(cut.atoms), cut.candidates, probs)
+    if len(chosen) <= 1 and len({atom.owner for atom in cut.atoms}) == 1:
+        alone = _read_alone(image, cut, predict)
+        if alone is not None:
+            return alone
     digits = [Digit(cut.candidates[k].digit.image, cut.place(cut.candidates[k].digit.box)) for k in chosen]
-    return Reading(digits, probs[chosen], cut.capped)
+    partial = _partly_read(cut.atoms, [cut.candidates[k] for k in chosen])
+    return Reading(digits, probs[chosen], partial, cut.capped)
+
+
+def _read_alone(image: np.ndarray, cut: Cut, predict: Callable[[np.ndarray], np.ndarray]) -> Reading | None:
+    """A line of one component, read as one digit or none, read as ``infer`` reads a digit: the
+    whole component laid out by ``to_mnist``. Cut, a wide 5 or 2 would be judged by a piece of it
+    (the rest left out as not a digit), and so would a letter or a star by a piece that reads
+    like a 1. None when ``to_mnist`` finds a mark off the line."""
+    digit = to_mnist(image)
+    if digit is None:
+        return None
+    x, y, w, h = cut.place(cv2.boundingRect(cut.line.owner))
+    centre_x, centre_y = digit.box[0] + digit.box[2] / 2, digit.box[1] + digit.box[3] / 2
+    if not (x <= centre_x <= x + w and y <= centre_y <= y + h):
+        return None
+    return Reading([digit], views.classify([digit.image], predict), np.zeros(1, bool), cut.capped)
 
 
 def cut_line(image: np.ndarray, max_digits: int = MAX_DIGITS) -> Cut:
@@ -400,6 +429,21 @@ def _best_reading(count: int, candidates: list[_Candidate], probs: np.ndarray) -
         if k >= 0:
             chosen.append(k)
     return chosen[::-1]
+
+
+def _partly_read(atoms: list[_Atom], chosen: list[_Candidate]) -> np.ndarray:
+    """Per chosen candidate, whether the reading left out LEFT_OUT or more of the ink of one of its
+    components. A number's digit is a whole component or one of the pieces it was cut into, all of
+    them digits; a piece that reads like a 1 beside pieces that are not a digit is part of a letter,
+    a star, a scribble (what that changed: docs/accuracy.md)."""
+    read = np.zeros(len(atoms), bool)
+    for candidate in chosen:
+        read[candidate.first:candidate.last + 1] = True
+    owners = np.array([atom.owner for atom in atoms])
+    ink = np.array([atom.pixels.sum() for atom in atoms], float)
+    left_out = np.bincount(owners[~read], ink[~read], owners.max() + 1)
+    partly = left_out >= LEFT_OUT * np.bincount(owners, ink, owners.max() + 1)
+    return np.array([partly[owners[c.first:c.last + 1]].any() for c in chosen], bool)
 
 
 def _scores(candidates: list[_Candidate], probs: np.ndarray) -> np.ndarray:
