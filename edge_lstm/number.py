@@ -168,9 +168,10 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
 
 def _read_alone(image: np.ndarray, cut: Cut, predict: Callable[[np.ndarray], np.ndarray]) -> Reading | None:
     """A line of one component, read as one digit or none, read as ``infer`` reads a digit: the
-    whole component laid out by ``to_mnist``. Cut, a wide 5 or 2 would be judged by a piece of it
-    (the rest left out as not a digit), and so would a letter or a star by a piece that reads
-    like a 1. None when ``to_mnist`` finds a mark off the line."""
+    whole component laid out by ``to_mnist``; no digit when the model calls it not a digit. Cut,
+    a wide 5 or 2 would be judged by a piece of it (the rest left out as not a digit), and so
+    would a letter or a star by a piece that reads like a 1. None when ``to_mnist`` finds a mark
+    off the line."""
     digit = to_mnist(image)
     if digit is None:
         return None
@@ -178,7 +179,10 @@ def _read_alone(image: np.ndarray, cut: Cut, predict: Callable[[np.ndarray], np.
     centre_x, centre_y = digit.box[0] + digit.box[2] / 2, digit.box[1] + digit.box[3] / 2
     if not (x <= centre_x <= x + w and y <= centre_y <= y + h):
         return None
-    return Reading([digit], views.classify([digit.image], predict), np.zeros(1, bool), cut.capped)
+    probs = views.classify([digit.image], predict)
+    if probs.shape[1] > DIGITS and probs[0, DIGITS] > probs[0, :DIGITS].max():
+        return Reading([], probs[:0], np.zeros(0, bool), cut.capped)
+    return Reading([digit], probs, np.zeros(1, bool), cut.capped)
 
 
 def cut_line(image: np.ndarray, max_digits: int = MAX_DIGITS) -> Cut:

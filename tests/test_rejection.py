@@ -49,6 +49,12 @@ def test_number_mode_reads_no_number_in_most_letters_and_symbols(classifier, cha
     assert sum(a.value is None for a in answers) >= share * len(answers)
 
 
+def test_number_mode_lists_no_digit_for_a_lone_mark_that_is_not_one(classifier):
+    star = render(glyph(FONTS[0], "★"), np.random.default_rng(4))
+    answer = read_number(classifier, star, "star", None, None, 0.5)
+    assert answer.digits == [] and answer.line().startswith("star: none ")
+
+
 def test_digits_in_the_same_fonts_are_still_read(classifier):
     rng = np.random.default_rng(3)
     digits = [(g, d) for font in FONTS for d in range(10) if (g := glyph(font, str(d))) is not None]
