@@ -134,7 +134,7 @@ def test_a_digit_is_unsure_when_much_of_its_component_is_left_out():
 def test_a_lone_digit_reads_as_infer_reads_it(classifier):
     """A frame of one digit: --number answers what infer answers (the whole mark laid out alike),
     not a piece of it read with the rest left out. (The previous reading differed on 5 of these
-    300 frames; a digit broken in two still may.)"""
+    300 frames; a digit whose pieces read as two digits still may: a 2 with a long hook, "12".)"""
     rng = np.random.default_rng(8)
     frames = [render(TEST.x[i], rng) for i in rng.choice(len(TEST), 300, replace=False)]
     single = [classify(classifier, f, "f", None, None, 0.5).label for f in frames]
