@@ -50,7 +50,8 @@ def test_each_mode_keeps_its_fastest_passing_form_and_the_fastest_is_recommended
     assert entry(manifest, f"{stem}_float32.tflite")["form"] == "lean"  # ...the fastest was kept
     slowest = {a["file"]: max(a["parity"][r]["latency_us"] for r in DEVICE)
                for a in artifacts(manifest, "tflite") if set(DEVICE) <= set(a["passed_on"])}
-    assert slowest[f"{stem}_float32.tflite"] < 30 and slowest[f"{stem}_int16x8.tflite"] > 30
+    # relative, not in µs: a busy machine slows every form (int16x8 runs on reference kernels)
+    assert slowest[f"{stem}_float32.tflite"] < slowest[f"{stem}_int16x8.tflite"]
     assert manifest["prefer"] == "speed"
     assert slowest[manifest["recommended"]] <= 1.1 * min(slowest.values())
 
