@@ -1,8 +1,9 @@
 """Held-out camera frames, per kind: digits read right, and frames without a digit answered null.
 
 Every frame is a 640x480 camera-like picture made from a source the model was never trained on
-(training: MNIST's training split; digits, letters and signs in OpenCV's Hershey fonts;
-procedural shapes, scenes and objects; see converters/augment.py and converters/negatives.py),
+(training: MNIST's training split; digits in OpenCV's Hershey fonts and in the fonts of
+converters/fonts; letters and signs in Hershey fonts; procedural shapes, scenes and objects; see
+converters/augment.py and converters/negatives.py),
 and goes through ``edge_lstm.infer.classify`` -- what ``edge-lstm infer`` runs -- with the
 shipped recommended model (or ``--model``) on the device runtime and the default
 --min-confidence 0.5; with ``--number``, through ``edge_lstm.infer.read_number`` (``infer

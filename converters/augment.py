@@ -17,6 +17,7 @@ import contextlib
 import cv2
 import numpy as np
 
+from converters.font_digits import font_ink
 from converters.hershey import text_ink
 from edge_lstm import progress
 from edge_lstm.data import INPUT_SHAPE
@@ -26,6 +27,7 @@ __all__ = ["augment", "augment_one"]
 
 _W, _H = 200, 150  # small paper frame: to_mnist works on a ~160 px copy anyway
 PRINTED_STREAM = 11  # keeps the printed digits' random streams apart from the augmentation's
+FONT_SHARE = 0.5  # share of printed digits in TrueType fonts (converters.font_digits), the rest Hershey
 LOW_RES = 0.2  # share of digits first shrunk to 8-14 px, as a small or coarse scan draws them
 
 
@@ -72,7 +74,7 @@ def drawn(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
 
 def printed_copies(count: int, seed: int, chunk: int = 1000,
                    show_progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` camera-like printed digits (Hershey fonts) and their labels, 0-9 in turn; one
+    """``count`` camera-like printed digits (TrueType and Hershey fonts) and their labels, 0-9 in turn; one
     seeded generator per chunk spread over the CPU cores, as for ``augmented_copies``."""
     jobs = [(start, min(chunk, count - start), (seed, PRINTED_STREAM, start // chunk))
             for start in range(0, count, chunk)]
@@ -85,7 +87,8 @@ def _printed_job(job) -> np.ndarray:
     rng = np.random.default_rng(seeds)
     out = np.empty((count, *INPUT_SHAPE), np.uint8)
     for i in range(count):
-        while (image := drawn(text_ink(str((start + i) % 10), rng), rng)) is None:
+        ink = font_ink if rng.random() < FONT_SHARE else text_ink
+        while (image := drawn(ink(str((start + i) % 10), rng), rng)) is None:
             pass  # nothing found on the paper (too faint): draw it again
         out[i] = image
     return out

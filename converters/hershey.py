@@ -1,6 +1,7 @@
-"""Text in OpenCV's Hershey fonts as soft ink maps: printed digits to train on (converters.augment)
-and letters that are not digits (converters.negatives).  Other fonts stay out of training: the
-held-out camera sets use them (benchmarks/heldout_reading.py)."""
+"""Text in OpenCV's Hershey fonts as soft ink maps: printed digits to train on (converters.augment,
+with the TrueType digits of converters.font_digits) and letters that are not digits
+(converters.negatives).  The held-out camera sets' fonts stay out of training
+(benchmarks/heldout_reading.py)."""
 
 from __future__ import annotations
 

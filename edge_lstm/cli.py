@@ -109,7 +109,8 @@ def train_command(
     augment_copies: int = typer.Option(SHIPPED.augment_copies, min=1,
                                        help="How many camera-like variants to add."),
     printed: int = typer.Option(SHIPPED.printed, min=0, help="How many camera-like printed digits "
-                                "(OpenCV's Hershey fonts) to add; 0: none."),
+                                "(half in the TrueType fonts of converters/fonts, half in OpenCV's Hershey "
+                                "fonts) to add; 0: none."),
     negatives: int = typer.Option(SHIPPED.negatives, min=0, help="How many generated images of "
                                   "things that are not digits (letters, shapes, scenes) to add, "
                                   "labelled 'not a digit'; 0: none."),

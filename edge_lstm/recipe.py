@@ -23,7 +23,7 @@ class Recipe:
     seed: int = 1
     units: int = 64  # the seed has 28: the "not a digit" class and varied writing need more
     augment_copies: int = 60000  # camera-like variants added to the training images (converters.augment)
-    printed: int = 10000  # printed digits in OpenCV's Hershey fonts (converters.augment)
+    printed: int = 10000  # printed digits, in TrueType and Hershey fonts (converters.augment)
     negatives: int = 30000  # generated non-digits labelled NOT_A_DIGIT (converters.negatives)
     line_crops: int = 30000  # digits, pairs and sides of a 0 cut from numbers (converters.line_crops)
     mnist_weight: float = 3.0  # MNIST's own images weigh this much against the generated ones

@@ -2,8 +2,10 @@
 drawn on paper and read back by the device's own preprocessing (numpy + OpenCV, no TensorFlow)."""
 
 import numpy as np
+from fontTools.ttLib import TTFont
 
 from converters.augment import printed_copies
+from converters.font_digits import _fonts, font_ink
 from converters.negatives import _line_like, negatives
 
 
@@ -36,3 +38,18 @@ def test_printed_digits_cycle_through_the_labels():
     assert images.shape == (30, 28, 28)
     assert labels.tolist() == [i % 10 for i in range(30)]
     assert all(image.max() > 128 for image in images)
+
+
+def test_every_training_font_draws_all_ten_digits():
+    for font in _fonts():
+        mapped = TTFont(font.path).getBestCmap()  # a digit missing from it would be drawn as a box
+        assert all(ord(str(d)) in mapped for d in range(10)), font.path
+        inks = [np.asarray(font.getmask(str(d))) for d in range(10)]
+        assert all(ink.size and ink.max() > 128 for ink in inks), font.path
+        assert len({ink.tobytes() for ink in inks}) == 10, font.path
+
+
+def test_a_font_digit_is_a_soft_ink_map_cropped_to_its_ink():
+    ink = font_ink("4", np.random.default_rng(0))
+    assert ink.dtype == np.float32 and ink.max() > 0.9 and ink.min() == 0.0
+    assert ink[:4].max() < 0.2 and ink[-4:].max() < 0.2  # the 8 px border, blurred
