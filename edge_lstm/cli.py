@@ -239,7 +239,8 @@ def parity_command(
 
 @app.command("infer")
 def infer_command(
-    inputs: Optional[list[str]] = typer.Argument(None, help="Image files, folders or globs."),
+    inputs: Optional[list[str]] = typer.Argument(None, help="Image files, folders or globs (a "
+                                                 "PNG or WebP on a transparent canvas reads as on paper)."),
     video: Optional[Path] = typer.Option(None, "--video", **InputFile, help="Read frames from a "
                                          "video file."),
     camera: Optional[int] = typer.Option(None, "--camera", min=0, max=1023, help="Read frames "

@@ -29,6 +29,7 @@ MAX_INPUTS = 100_000            # per folder or glob: more is a mistyped pattern
 MAX_BAD_FRAMES = 25             # unreadable video frames in a row before the rest counts as lost
 MAX_PAGES = 100                 # pages read from one multi-page image; the rest is reported
 MULTI_PAGE_MAGIC = (b"II*\x00", b"MM\x00*", b"GIF8")  # TIFF (both byte orders), GIF
+ALPHA_MAGIC = (b"\x89PNG", b"RIFF")  # PNG, WebP: the formats a drawing app saves with transparency
 
 
 @dataclass
@@ -133,12 +134,33 @@ def _page_count(data: np.ndarray) -> int:
 
 def _decode(data: np.ndarray, page: int | None = None) -> np.ndarray | None:
     try:
+        if page is None and bytes(data[:4]) in ALPHA_MAGIC:
+            return _opaque(cv2.imdecode(data, cv2.IMREAD_UNCHANGED))
         if page is None:
             return cv2.imdecode(data, cv2.IMREAD_COLOR)
         ok, images = cv2.imdecodemulti(data, cv2.IMREAD_COLOR, None, (page, page + 1))
         return images[0] if ok and images else None
     except cv2.error:  # OpenCV refuses images over its pixel limit
         return None
+
+
+def _opaque(image: np.ndarray | None) -> np.ndarray | None:
+    """A PNG or WebP as 8-bit BGR, as IMREAD_COLOR decodes it, but with its transparent pixels
+    painted with a background that shows the rest: IMREAD_COLOR keeps the colour under them, often
+    black, and a black digit on a transparent canvas would read as a blank frame."""
+    if image is None:
+        return None
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] != 4:
+        return image
+    alpha = image[..., 3:].astype(np.float32) / 255
+    grey = cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    shown = float((grey * alpha[..., 0]).sum() / max(float(alpha.sum()), 1e-6))  # mean of what is drawn
+    background = 255.0 if shown < 128 else 0.0  # dark drawing on white paper, light on black
+    return (image[..., :3] * alpha + background * (1 - alpha) + 0.5).astype(np.uint8)
 
 
 def _decoded(source: str, index: int | None, image: np.ndarray | None) -> Frame:

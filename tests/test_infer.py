@@ -6,6 +6,7 @@ Everything is real: OpenCV decodes real PNG/JPEG/AVI files written here, LiteRT 
 """
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from camera_frames import render, render_video
 from conftest import ROOT, invoke_cli, run_cli
-from edge_lstm import views
+from edge_lstm import sources, views
 from edge_lstm.data import NOT_A_DIGIT, load_test_split, normalize
 from edge_lstm.infer import classify
 
@@ -99,6 +100,38 @@ def test_blank_paper_is_no_digit(tmp_path):
     done = run_cli("infer", tmp_path / "blank.png", "--json")
     assert done.returncode == 0
     assert json_lines(done.stdout)[0]["label"] is None
+
+
+def test_drawings_on_a_transparent_canvas_are_read(tmp_path):
+    """A digit drawn in an app or a web canvas and saved with transparency: dark or light strokes,
+    the colour under the transparent pixels black (what IMREAD_COLOR alone would show)."""
+    for i in range(20):
+        big = cv2.resize(TEST.x[i], (140, 140), interpolation=cv2.INTER_LINEAR)
+        dark, light = np.zeros((140, 140, 4), np.uint8), np.full((140, 140, 4), 255, np.uint8)
+        dark[..., 3] = light[..., 3] = big
+        light[big == 0, :3] = 0
+        cv2.imwrite(str(tmp_path / f"dark{i:02d}.png"), dark)
+        cv2.imwrite(str(tmp_path / f"light{i:02d}.webp"), light, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    cv2.imwrite(str(tmp_path / "empty.png"), np.zeros((140, 140, 4), np.uint8))
+    done = run_cli("infer", tmp_path, "--json")
+    assert done.returncode == 0, done.stderr
+    answers = {Path(a["source"]).stem: a for a in json_lines(done.stdout)}
+    for kind in ("dark", "light"):
+        labels = [answers[f"{kind}{i:02d}"]["label"] for i in range(20)]
+        assert np.sum(np.array(labels) == TEST.y[:20]) >= 19, (kind, labels)
+    assert answers["empty"]["reason"] == "blank"
+
+
+def test_opaque_png_and_webp_decode_as_opencv_decodes_them(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {"grey16.png": rng.integers(0, 2 ** 16, (30, 40), dtype=np.uint16),
+              "colour16.png": rng.integers(0, 2 ** 16, (30, 40, 3), dtype=np.uint16),
+              "grey.png": rng.integers(0, 256, (30, 40), dtype=np.uint8),
+              "colour.webp": rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)}
+    for name, image in images.items():
+        cv2.imwrite(str(tmp_path / name), image, [cv2.IMWRITE_WEBP_QUALITY, 101])
+        data = np.fromfile(tmp_path / name, np.uint8)
+        np.testing.assert_array_equal(sources._decode(data), cv2.imdecode(data, cv2.IMREAD_COLOR))
 
 
 def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
