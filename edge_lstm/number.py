@@ -3,8 +3,8 @@
 The same recipe as :mod:`edge_lstm.preprocess` (working copy, paper and ink, threshold, MNIST
 layout), with the one-digit step ("the largest component") replaced by a search for all of them,
 segmentation by recognition:
-1. components of the ink, without specks, border blobs and rules (capped at MAX_COMPONENTS, largest
-   first);
+1. components of the ink, without specks, border blobs, rules and a ruled paper's lines (capped at
+   MAX_COMPONENTS, largest first);
 2. each large component takes the pieces of a broken digit that lie above or below it;
 3. the components on the line of the tallest one (a least-squares line through the centres: slope
    is fine), without dots and specks far shorter than the line's digits (a short stroke nearly
@@ -52,6 +52,7 @@ from edge_lstm.preprocess import (
     _merge_pieces,
     _normalise_stroke_width,
     _paper_and_ink,
+    _rules,
     _threshold,
     _validate,
     _working_copy,
@@ -105,7 +106,6 @@ class Reading(NamedTuple):
 
 class _Ink(NamedTuple):
     """The frame's ink on the working copy."""
-    relative: np.ndarray  # ink darkness relative to the paper (255 = black)
     labels: np.ndarray  # components above half the threshold
     paper: np.ndarray
     light_ink: bool
@@ -213,8 +213,8 @@ def _components(work: np.ndarray):
     paper, ink, light_ink = _paper_and_ink(work)
     relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
     threshold = _threshold(relative)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((relative > threshold // 2).astype(np.uint8),
-                                                               connectivity=8)
+    faint = ((relative > threshold // 2) & ~_rules(relative, threshold)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
     strong = (np.bincount(labels[relative > threshold], minlength=count) > 0)[1:]
     height, width = work.shape
     x, y, w, h, area = stats[1:].T
@@ -224,7 +224,7 @@ def _components(work: np.ndarray):
     capped = len(keep) > MAX_COMPONENTS
     rows = [(int(x[i]), int(y[i]), int(x[i] + w[i]), int(y[i] + h[i]), int(area[i]), int(i) + 1)
             for i in keep[:MAX_COMPONENTS]]
-    return _Ink(relative, labels, paper, light_ink, threshold), rows, capped
+    return _Ink(labels, paper, light_ink, threshold), rows, capped
 
 
 def _group(stats: list) -> list[tuple[list[int], Box]]:
@@ -312,9 +312,7 @@ def _sample_line(frame: np.ndarray, work_shape, ink: _Ink, groups: list, height:
     fx1 = min(frame_width, int(np.ceil(x1 * to_frame_x)))
     fy1 = min(frame_height, int(np.ceil(y1 * to_frame_y)))
     scale = STROKE_SIDE / (height * to_frame_y)
-    owned = owner > 0
-    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, ink.light_ink, ink.paper[box], owned,
-                           (ink.labels[box] > 0) & ~owned)
+    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, ink.light_ink, ink.paper[box], owner > 0)
     levels = _ink_levels(relative, ink.threshold)
     if levels is None:
         return None

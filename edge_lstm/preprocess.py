@@ -8,9 +8,10 @@ The recipe, one function per step (tuned on camera-like frames, see tests/camera
 1. ``_working_copy``: grey, about 160 px (INTER_AREA averages the sensor noise; tiny inputs upscaled);
 2. ``_paper_and_ink``: paper = closing (dark ink) or opening (light ink), whichever polarity wins;
 3. ink relative to the local paper, ``(paper - grey) / paper`` (uneven light cancels), ``_threshold``;
-4. ``_digit_masks``: components without specks and border blobs, the largest one with the pieces of
-   a broken digit, grown by hysteresis into its faint ink;
-5. ``_sample``: at full resolution, the *grey-level* ink in the digit's box, paper 0 and ink ~1;
+4. ``_digit_mask``: components without specks and border blobs, the largest one with the pieces of
+   a broken digit, grown by hysteresis into its faint ink (not into a ruled paper's faint lines:
+   ``_rules``);
+5. ``_sample``: at full resolution, the *grey-level* ink next to the digit, paper 0 and ink ~1;
 6. ``_normalise_stroke_width`` to MNIST's (grey dilation/erosion at 40 px), ``_fit_20`` (INTER_AREA
    anti-aliases like MNIST); 7. ``_centre_by_mass`` in 28x28, as the original MNIST recipe did.
 """
@@ -51,6 +52,11 @@ NOISE_SPREADS = 6  # the threshold sits this many quartile spreads above the med
 NOISE_MARGIN = 5  # ...plus a margin for JPEG-flat paper, where the spread is 0
 PEAK_FRACTION = 0.35  # ...and at least this fraction of the darkest ink, so halos stay out
 MIN_THRESHOLD = 15  # never threshold the paper grain itself (~6% darker than the paper)
+# ruled or squared paper: its light lines would join the digit they touch by hysteresis
+RULE_SPAN = 0.9  # a line crosses at least this fraction of the working copy's short side...
+RULE_GAP = 0.25  # ...broken by digits over at most this fraction of it...
+MIN_RULES = 3  # ...and there are this many at least (one or two long strokes are a digit's: a 1, an 11)
+RULE_WIDTH = 3  # working px: a line's faint ink around the straight segment found
 # components
 MIN_AREA, MIN_AREA_FRACTION = 4, 0.0004  # specks: under 4 working pixels or 0.04% of the working copy
 PIECE_AREA = 0.04  # a piece of a broken digit has at least this fraction of the main stroke's area,
@@ -78,7 +84,6 @@ class _Found(NamedTuple):
     """The digit as located on the working copy."""
     box: Box  # its bounding box
     mask: np.ndarray  # its pixels
-    others: np.ndarray  # pixels of other marks: specks, neighbouring writing
     paper: np.ndarray  # paper brightness (uint8), as if the ink were dark
     light_ink: bool
     threshold: int
@@ -237,29 +242,43 @@ def _locate(work: np.ndarray) -> _Found | None:
     # ink darkness relative to the local paper brightness (255 = black): uneven light cancels
     relative = cv2.GaussianBlur(cv2.divide(ink, paper, scale=255), (3, 3), 0)
     threshold = _threshold(relative)
-    masks = _digit_masks(relative, threshold)
-    if masks is None:
+    mask = _digit_mask(relative, threshold)
+    if mask is None:
         return None
-    x, y, w, h = box = cv2.boundingRect(masks[0].view(np.uint8))
+    x, y, w, h = box = cv2.boundingRect(mask.view(np.uint8))
     too_small = max(w, h) < max(MIN_DIGIT, MIN_DIGIT_FRACTION * min(work.shape))
     if too_small or int(relative[y:y + h, x:x + w].max()) < MIN_CONTRAST:
         return None
-    return _Found(box, masks[0], masks[1], paper, light_ink, threshold)
+    return _Found(box, mask, paper, light_ink, threshold)
 
 
-def _digit_masks(relative: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Step 4: (digit, other marks) as boolean masks of the working copy, or None.  The digit's
-    components above ``threshold`` grow by hysteresis into those above half of it that they touch."""
+def _digit_mask(relative: np.ndarray, threshold: int) -> np.ndarray | None:
+    """Step 4: the digit as a boolean mask of the working copy, or None.  Its components above
+    ``threshold`` grow by hysteresis into those above half of it that they touch, but not into a
+    ruled paper's lines."""
     height, width = relative.shape
     labels, kept = _digit_labels((relative > threshold).astype(np.uint8),
                                  max(MIN_AREA, int(MIN_AREA_FRACTION * width * height)))
     if kept is None:
         return None
     digit = (np.bincount(kept, minlength=int(labels.max()) + 1) > 0)[labels]
-    others = (labels > 0) & ~digit
-    count, labels = cv2.connectedComponents((relative > threshold // 2).astype(np.uint8), connectivity=8)
-    digit = (np.bincount(labels[digit], minlength=count) > 0)[labels]  # digit pixels are never label 0
-    return digit, others & ~digit
+    faint = ((relative > threshold // 2) & ~_rules(relative, threshold)).astype(np.uint8)
+    count, labels = cv2.connectedComponents(faint, connectivity=8)
+    return (np.bincount(labels[digit], minlength=count) > 0)[labels]  # digit pixels are never label 0
+
+
+def _rules(relative: np.ndarray, threshold: int) -> np.ndarray:
+    """The faint ink of a ruled or squared paper's lines, a mask of the working copy: straight runs
+    between half the threshold and the threshold across most of it, MIN_RULES of them at least."""
+    faint = ((relative > threshold // 2) & (relative <= threshold)).astype(np.uint8)
+    span = RULE_SPAN * min(relative.shape)
+    segments = cv2.HoughLinesP(faint, 1, np.pi / 180, int(span / 2), minLineLength=span,
+                               maxLineGap=RULE_GAP * min(relative.shape))
+    lines = np.zeros_like(faint)
+    if segments is not None and len(segments) >= MIN_RULES:
+        for x0, y0, x1, y1 in segments.reshape(-1, 4).tolist():  # (N, 1, 4) in OpenCV 4, (N, 4) in 5
+            cv2.line(lines, (x0, y0), (x1, y1), 1, RULE_WIDTH)
+    return (lines & faint) > 0
 
 
 def _digit_labels(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -312,15 +331,15 @@ def _sample(frame: np.ndarray, work_shape, found: _Found):
     fx1, fy1 = min(width, int(np.ceil(sx1 * to_frame_x))), min(height, int(np.ceil(sy1 * to_frame_y)))
     scale = STROKE_SIDE / max(w * to_frame_x, h * to_frame_y)
     box = np.s_[sy0:sy1, sx0:sx1]
-    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, found.light_ink, found.paper[box], found.mask[box],
-                           found.others[box])
+    relative = _ink_in_box(frame[fy0:fy1, fx0:fx1], scale, found.light_ink, found.paper[box], found.mask[box])
     ink = _ink_levels(relative, found.threshold)
     return None if ink is None else (ink, scale, (fx0, fy0))
 
 
-def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit, others) -> np.ndarray:
-    """Ink darkness relative to the paper, float32 >= 0, of ``crop`` resized by ``scale``; 0 on other
-    marks away from the digit (specks, neighbours), while every faint pixel next to it stays."""
+def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit) -> np.ndarray:
+    """Ink darkness relative to the paper, float32 >= 0, of ``crop`` resized by ``scale``, kept within
+    a working pixel of the ``digit`` mask: its faint edges stay, while other marks, a ruled paper's
+    lines and texture too faint to count on the working copy (thin lines fade when it shrinks) go."""
     crop = _grey(crop)
     if light_ink:
         crop = 255 - crop
@@ -329,7 +348,7 @@ def _ink_in_box(crop: np.ndarray, scale: float, light_ink: bool, paper, digit, o
     grey = cv2.resize(crop, size, interpolation=interpolation).astype(np.float32)
     paper = cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
     near = cv2.dilate(digit.astype(np.uint8), np.ones((3, 3), np.uint8))
-    keep = cv2.resize(1 - (others & (near == 0)).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    keep = cv2.resize(near, size, interpolation=cv2.INTER_NEAREST)
     return np.maximum(paper - grey, 0) / paper * keep
 
 

@@ -70,11 +70,26 @@ def _lighting(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     return light
 
 
+def _ruling(w: int, h: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """A notebook page's lines as a brightness factor: "ruled" (across) or "squared" (both ways),
+    light blue or grey lines 1-2 px wide every 24-48 px, the page turned by up to 5 degrees."""
+    lines = np.zeros((h, w), np.float32)
+    spacing, width = rng.uniform(24, 48), int(rng.integers(1, 3))
+    for at in np.arange(rng.uniform(0, spacing) - w, 2 * w, spacing):
+        cv2.line(lines, (-w, int(at)), (2 * w, int(at)), 1.0, width, cv2.LINE_AA)
+        if kind == "squared":
+            cv2.line(lines, (int(at), -h), (int(at), 2 * h), 1.0, width, cv2.LINE_AA)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-5, 5), 1.0)
+    lines = cv2.warpAffine(lines, turn, (w, h))
+    colour = np.array([rng.uniform(0.0, 0.15), rng.uniform(0.1, 0.3), rng.uniform(0.2, 0.45)], np.float32)
+    return 1.0 - lines[..., None] * (colour if rng.random() < 0.6 else colour[[2, 2, 2]])  # blue or grey
+
+
 def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480),
-           max_angle: float = 15.0) -> np.ndarray:
+           max_angle: float = 15.0, page: str = "plain") -> np.ndarray:
     """Render an MNIST digit (28x28 uint8, white on black) as a BGR uint8 camera frame of ``size`` (w, h).
     A wider image (28 rows, any width: see ``number_strip``) is drawn the same way, as one line of
-    writing; ``max_angle`` bounds its rotation (degrees)."""
+    writing; ``max_angle`` bounds its rotation (degrees); ``page``: "plain", "ruled" or "squared"."""
     digit28 = np.asarray(digit28)
     if digit28.dtype != np.uint8:
         digit28 = np.clip(digit28 * (255.0 if digit28.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
@@ -138,6 +153,8 @@ def render(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] 
     local_strength = np.clip(strength * (1.0 + rng.uniform(0, 0.15) * var), 0.3, 0.97)
     a = (alpha * local_strength)[..., None]
     img = paper[..., None] * tint[None, None, :] * (1.0 - a * ink_col[None, None, :])
+    if page != "plain":  # drawn last: the frames on plain paper stay what they were
+        img *= _ruling(W, H, page, rng)
     # --- optics and sensor ---------------------------------------------------------------
     sigma = rng.uniform(0.3, 2.0)
     img = cv2.GaussianBlur(img, (0, 0), sigma)
