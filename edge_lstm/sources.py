@@ -135,7 +135,7 @@ def _page_count(data: np.ndarray) -> int:
 def _decode(data: np.ndarray, page: int | None = None) -> np.ndarray | None:
     try:
         if page is None and bytes(data[:4]) in ALPHA_MAGIC:
-            return _opaque(cv2.imdecode(data, cv2.IMREAD_UNCHANGED))
+            return _opaque(data)
         if page is None:
             return cv2.imdecode(data, cv2.IMREAD_COLOR)
         ok, images = cv2.imdecodemulti(data, cv2.IMREAD_COLOR, None, (page, page + 1))
@@ -144,23 +144,32 @@ def _decode(data: np.ndarray, page: int | None = None) -> np.ndarray | None:
         return None
 
 
-def _opaque(image: np.ndarray | None) -> np.ndarray | None:
-    """A PNG or WebP as 8-bit BGR, as IMREAD_COLOR decodes it, but with its transparent pixels
-    painted with a background that shows the rest: IMREAD_COLOR keeps the colour under them, often
-    black, and a black digit on a transparent canvas would read as a blank frame."""
-    if image is None:
-        return None
+def _opaque(data: np.ndarray) -> np.ndarray | None:
+    """A PNG or WebP as IMREAD_COLOR decodes it, but with its transparent pixels painted with a
+    background that shows the rest: IMREAD_COLOR keeps the colour under them, often black, and a
+    black digit on a transparent canvas would read as a blank frame."""
+    image, shown = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or shown is None or image.ndim == 2 or image.shape[2] != 4:
+        return shown
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] != 4:
-        return image
+    image = _turned_like(image, shown)
     alpha = image[..., 3:].astype(np.float32) / 255
     grey = cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2GRAY).astype(np.float32)
-    shown = float((grey * alpha[..., 0]).sum() / max(float(alpha.sum()), 1e-6))  # mean of what is drawn
-    background = 255.0 if shown < 128 else 0.0  # dark drawing on white paper, light on black
+    drawn = float((grey * alpha[..., 0]).sum() / max(float(alpha.sum()), 1e-6))  # mean of what is drawn
+    background = 255.0 if drawn < 128 else 0.0  # dark drawing on white paper, light on black
     return (image[..., :3] * alpha + background * (1 - alpha) + 0.5).astype(np.uint8)
+
+
+def _turned_like(image: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """``image`` turned and flipped as ``shown`` is: IMREAD_COLOR applies the file's EXIF
+    orientation, IMREAD_UNCHANGED does not (and OpenCV does not say which it was). An image of one
+    colour under its alpha (a bare drawing) shows no turn and stays as stored: such files have no
+    orientation tag in practice, unlike photos."""
+    turns = [image, cv2.transpose(image)]
+    turns += [cv2.flip(turn, axis) for turn in turns for axis in (0, 1, -1)]
+    same = [turn for turn in turns if turn.shape[:2] == shown.shape[:2]]
+    return min(same, key=lambda turn: cv2.norm(turn[..., :3], shown, cv2.NORM_L1), default=image)
 
 
 def _decoded(source: str, index: int | None, image: np.ndarray | None) -> Frame:

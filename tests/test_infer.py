@@ -145,6 +145,28 @@ def test_opaque_png_and_webp_decode_as_opencv_decodes_them(tmp_path):
         np.testing.assert_array_equal(sources._decode(data), cv2.imdecode(data, cv2.IMREAD_COLOR))
 
 
+def test_png_and_webp_are_turned_as_their_exif_orientation_says(tmp_path):
+    """A phone photo saved as PNG or WebP keeps the camera's EXIF orientation: OpenCV applies it
+    for IMREAD_COLOR but not for IMREAD_UNCHANGED, which keeps the alpha channel."""
+    from PIL import Image  # writes the EXIF chunk OpenCV reads
+
+    upright = cv2.cvtColor(render(TEST.x[0], np.random.default_rng(0)), cv2.COLOR_BGR2BGRA)
+    upright[:, :40, 3] = 0  # a transparent strip: the alpha channel is kept
+    stored = {1: upright, 6: np.rot90(upright, 1), 8: np.rot90(upright, -1), 3: np.rot90(upright, 2),
+              2: upright[:, ::-1], 5: np.rot90(upright, 1)[::-1]}  # as a camera held that way saves it
+    decoded = {}
+    for orientation, pixels in stored.items():
+        for alpha, extension in ((True, "png"), (False, "png"), (True, "webp")):
+            rgb = np.ascontiguousarray(pixels[..., [2, 1, 0, 3]] if alpha else pixels[..., 2::-1])
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            path = tmp_path / f"{orientation}{alpha}.{extension}"
+            Image.fromarray(rgb).save(path, exif=exif.tobytes(), lossless=True)
+            decoded[orientation, alpha, extension] = sources._decode(np.fromfile(path, np.uint8))
+    for (orientation, *kind), image in decoded.items():
+        np.testing.assert_array_equal(image, decoded[(1, *kind)], f"orientation {orientation}, {kind}")
+
+
 def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
     good = tmp_path / "good.png"
     cv2.imwrite(str(good), TEST.x[0])
