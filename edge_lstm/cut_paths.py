@@ -1,7 +1,9 @@
 """Where touching digits may be cut apart (``infer --number``, step 5 of :mod:`edge_lstm.number`).
 
 A cut is a path from top to bottom, one column per row, through little ink; it may step sideways,
-so it follows the gap between slanted digits where no straight column separates them.
+so it follows the gap between slanted digits where no straight column separates them, but never
+between two inked pixels that touch at the step's corner: the stroke they draw would pass the cut
+whole, and the piece on one side would keep a stroke of the other.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about 
 CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
 MAX_CUTS = 24  # per component: about eight touching digits
 PATH_STEP = 0.3  # ink a cut path pays per column it steps sideways: straight where nothing is in the way
-WALL = 1e6  # ink of the column between two components: no cut path crosses it
+WALL = 1e6  # ink of the column between two components, and of a step through a stroke's corner
 SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
 
 
@@ -47,12 +49,17 @@ def cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
 
 def _least_ink_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The least total ``cost`` of a path from the top row to each column of the bottom row
-    (stepping at most one column per row), and each row's step (-1, 0, 1) on the best path."""
+    (stepping at most one column per row, never between two inked pixels touching at the step's
+    corner), and each row's step (-1, 0, 1) on the best path."""
     moves = np.zeros(cost.shape, np.int8)
     padded = np.full(cost.shape[1] + 2, np.inf, np.float32)  # no step out of the crop
     padded[1:-1] = cost[0]
+    from_left, from_right = np.full((2, *cost.shape), PATH_STEP, np.float32)  # the step's cost
+    from_left[1:, 1:][np.minimum(cost[1:, :-1], cost[:-1, 1:]) > 0] = WALL
+    from_right[1:, :-1][np.minimum(cost[1:, 1:], cost[:-1, :-1]) > 0] = WALL
     for row in range(1, cost.shape[0]):
-        left, straight, right = padded[:-2] + PATH_STEP, padded[1:-1], padded[2:] + PATH_STEP
+        left, straight = padded[:-2] + from_left[row], padded[1:-1]
+        right = padded[2:] + from_right[row]
         side = np.minimum(left, right)
         moves[row] = np.where(straight <= side, 0, np.where(left <= right, -1, 1))
         padded[1:-1] = np.minimum(straight, side) + cost[row]
