@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_lstm.preprocess import STROKE_SIDE
+from edge_lstm.preprocess import INK_LEVEL, STROKE_SIDE
 
 # in fractions of the line's digit height, unless said otherwise
 DIGIT_WIDTH = 0.8  # a handwritten digit's median width (MNIST, 1 excepted)
-CUT_FROM = 0.6  # a component at least this wide may be several touching digits
+CUT_FROM = 0.6  # a component at least this wide may be several touching digits...
+DENSE = 0.4  # ...unless its ink fills more of its columns than this (a fraction): a picture, not
+# writing (touching digits of MNIST training numbers fill at most 0.37, their stroke normalised;
+# the slabs a photo was cut into read as digits)
 MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about this narrow)
 CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
 MAX_CUTS = 24  # per component: about eight touching digits
@@ -37,7 +40,8 @@ def cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
     total = down + up - cost[middle]
     paths, offset = [], 1
     for crop in crops:
-        cuts = np.array(_cuts(total[offset:offset + crop.shape[1]]), int) + offset
+        dense = (crop > INK_LEVEL).mean() > DENSE
+        cuts = np.array([] if dense else _cuts(total[offset:offset + crop.shape[1]]), int) + offset
         if cuts.size:
             both = np.concatenate([_trace(moves_down, cuts), _trace(moves_up, cuts)[:, ::-1][:, 1:]], 1)
             paths.append(list(np.maximum.accumulate(both - offset, 0)))

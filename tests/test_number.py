@@ -78,6 +78,16 @@ def test_a_cut_path_pays_for_the_stroke_it_crosses():
     assert paths and all(crop[rows, path].sum() >= 1.0 for path in paths), paths
 
 
+def test_a_dense_component_is_not_cut():
+    """A component whose ink fills most of its box is a picture, not touching digits: cut into
+    slabs, each slab read as a digit (a photo of a keyboard read "181181"). Thinned to writing's
+    density, the same texture is cut."""
+    texture = np.random.default_rng(5).random((36, 90)) < 0.6
+    assert cut_paths([texture.astype(np.float32)]) == [[]]
+    thinned = texture & (np.arange(90) % 3 == 0)
+    assert cut_paths([thinned.astype(np.float32)])[0]
+
+
 def test_a_digit_in_pieces_side_by_side_is_read_once(classifier):
     """Two digits, each drawn with a gap through its middle column (two pieces each), are read as
     2 digits. (The shipped models read 30 of these 40 pairs exactly, 31-32 as two digits: a 1
