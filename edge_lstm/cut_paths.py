@@ -21,7 +21,7 @@ DENSE = 0.4  # ...unless its ink fills more of its columns than this (a fraction
 MIN_PART = 0.12  # a cut leaves at least this much on either side (a 1 is about this narrow)
 CUTS_PER_DIGIT = 3  # candidate cuts per DIGIT_WIDTH of a component, the columns of least ink first
 MAX_CUTS = 24  # per component: about eight touching digits
-PATH_STEP = 0.3  # ink a cut path pays per column it steps sideways: straight where nothing is in the way
+PATH_STEP = 0.6  # ink a cut path pays per column it steps sideways: straight where nothing is in the way
 WALL = 1e6  # ink of the column between two components, and of a step through a stroke's corner
 SMOOTH = 1  # columns averaged in the ink profile a cut is chosen on (line ink pixels)
 
