@@ -179,14 +179,15 @@ class Summary:
     seconds: float = 0.0
     latencies: Latencies = field(default_factory=Latencies)
     interrupted: bool = False
+    reads: str = "digit"  # what a frame is answered with: a digit, or with --number a number
 
     def text(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
         p50, p95 = self.latencies.percentiles([50, 95])
         end = " (interrupted)" if self.interrupted else ""
-        return (f"{self.frames} inputs, {self.answered} digits, {self.frames - self.answered - self.errors} "
-                f"without a digit, {self.errors} errors; {fps:.1f} inputs/s; latency p50 {p50:.2f} ms, "
-                f"p95 {p95:.2f} ms{end}")
+        unread = self.frames - self.answered - self.errors
+        return (f"{self.frames} inputs, {self.answered} {self.reads}s, {unread} without a {self.reads}, "
+                f"{self.errors} errors; {fps:.1f} inputs/s; latency p50 {p50:.2f} ms, p95 {p95:.2f} ms{end}")
 
     @property
     def exit_code(self) -> int:
@@ -218,7 +219,7 @@ def run(frames: Iterable[Frame], classifier: Classifier, echo: Callable[[str], N
         steady: int | None = None) -> Summary:
     """Classify every frame (``number``: read every digit on it); report each on one line, with the
     steady value when ``steady`` is given; return the run's summary."""
-    summary, held = Summary(), steady and Steady(steady)
+    summary, held = Summary(reads="number" if number else "digit"), steady and Steady(steady)
     read = read_number if number else classify
     start = time.perf_counter()
     try:
