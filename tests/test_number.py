@@ -156,9 +156,7 @@ def test_a_digit_is_unsure_when_much_of_its_component_is_left_out():
 def test_a_lone_digit_reads_as_infer_reads_it(classifier):
     """A frame of one digit: --number answers what infer answers (the whole mark laid out alike),
     not a piece of it read with the rest left out. A digit whose pieces read as two digits still
-    may differ (a 2 with a long hook, "12"): about 1% of frames (13 of 900 on this seed, 9 before
-    cut paths stopped slipping between corner-touching pixels; before whole marks were laid out
-    as infer lays them out, 5 of the first 300)."""
+    may differ (a 2 with a long hook, "12"): 7 of these 600 frames (history: docs/accuracy.md)."""
     rng = np.random.default_rng(8)
     frames = [render(TEST.x[i], rng) for i in rng.choice(len(TEST), 600, replace=False)]
     single = [classify(classifier, f, "f", None, None, 0.5).label for f in frames]
