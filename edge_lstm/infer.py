@@ -168,7 +168,11 @@ class Latencies:
             self.samples[slot] = ms
 
     def percentiles(self, qs: list[float]) -> list[float]:
-        return list(np.percentile(self.samples, qs)) if self.samples else [0.0] * len(qs)
+        return list(np.percentile(self.samples, qs))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @dataclass
@@ -182,12 +186,14 @@ class Summary:
     reads: str = "digit"  # what a frame is answered with: a digit, or with --number a number
 
     def text(self) -> str:
-        fps = self.frames / self.seconds if self.seconds > 0 else 0.0
-        p50, p95 = self.latencies.percentiles([50, 95])
-        end = " (interrupted)" if self.interrupted else ""
         unread = self.frames - self.answered - self.errors
-        return (f"{self.frames} inputs, {self.answered} {self.reads}s, {unread} without a {self.reads}, "
-                f"{self.errors} errors; {fps:.1f} inputs/s; latency p50 {p50:.2f} ms, p95 {p95:.2f} ms{end}")
+        line = (f"{_count(self.frames, 'input')}, {_count(self.answered, self.reads)}, "
+                f"{unread} without a {self.reads}, {_count(self.errors, 'error')}")
+        if self.latencies.samples:  # no rate or latency when nothing was classified
+            fps = self.frames / self.seconds if self.seconds > 0 else 0.0
+            p50, p95 = self.latencies.percentiles([50, 95])
+            line += f"; {fps:.1f} inputs/s; latency p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+        return line + (" (interrupted)" if self.interrupted else "")
 
     @property
     def exit_code(self) -> int:

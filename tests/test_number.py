@@ -200,7 +200,7 @@ def test_cli_json_fields_and_text_line(tmp_path):
     assert len(list((tmp_path / "out").glob("*.jpg"))) == 1
     text = invoke_cli("infer", tmp_path / "n.png", "--number")
     assert text.stdout.splitlines()[0].split(": ", 1)[1].split()[0] == (line["number"] or "none")
-    assert text.stdout.splitlines()[-1].startswith("1 inputs, 1 numbers, 0 without a number, 0 errors")
+    assert text.stdout.splitlines()[-1].startswith("1 input, 1 number, 0 without a number, 0 errors; ")
 
 
 def test_steady_reports_a_value_once_it_held(tmp_path):
