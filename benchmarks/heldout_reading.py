@@ -45,7 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # converters.negatives.LETTERS
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the frame renderer
 
-from camera_frames import glyph, matplotlib_fonts, render  # noqa: E402
+from camera_frames import font_files, glyph, matplotlib_fonts, render  # noqa: E402
 from converters.negatives import LETTERS  # noqa: E402  (numpy + OpenCV, no TensorFlow)
 from edge_lstm import manifest  # noqa: E402
 from edge_lstm.data import load_test_split  # noqa: E402
@@ -151,7 +151,7 @@ def kinds(frames: int, fonts: Path | None, rng, mnist_frames: int) -> dict[str, 
     mnist_rng = np.random.default_rng(int(rng.integers(2 ** 32)))  # its count leaves the others' frames alone
     picks = mnist_rng.choice(len(test), mnist_frames, replace=False)
     printed = matplotlib_fonts(PRINTED_FONTS)
-    handwritten = sorted(p for p in fonts.iterdir() if p.suffix in (".ttf", ".otf", ".woff")) if fonts else []
+    handwritten = font_files(fonts) if fonts else []
     hand = sklearn_digits(frames // 2 if handwritten else frames, rng)
     if handwritten:
         hand += glyph_frames(handwritten, "0123456789", frames - len(hand), rng)

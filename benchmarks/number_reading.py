@@ -12,6 +12,9 @@ tests/camera_frames.render_number, in two sets:
   stands apart) and -3 to 0 px (every pair touches or overlaps), to show where reads fail;
 - ``gapN`` (``gap0``, ``gap-2``, ...): the ``camera`` set with every gap N px, to show how reads
   fall as digits overlap more.
+With ``--fonts DIR`` (a folder of handwriting fonts, e.g. heldout_reading.py's), the numbers are
+written in those fonts' digits instead: each number in one font, as one person writes it, its
+digits random; sized like MNIST's (``camera_frames.mnist_like``) and drawn in the same sets.
 Each frame goes through ``edge_lstm.infer.read_number`` (what ``infer --number`` runs) with the
 shipped recommended model and the default --min-confidence 0.5. A read is exact when every digit
 is right, in the right order, and no digit is missing or extra.
@@ -22,7 +25,7 @@ Wall-clock time, and CPU time of the process beside it: on a shared machine a fr
 a core shows in the first only.
 
     python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6]
-        [--sets camera,harder,spaced,overlapping,gap0,gap-1,gap-2,gap-3]
+        [--sets camera,harder,spaced,overlapping,gap0,gap-1,gap-2,gap-3] [--fonts DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -37,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the frame renderer
 
-from camera_frames import render_number  # noqa: E402
+from camera_frames import font_files, glyph, mnist_like, render_number  # noqa: E402
 from edge_lstm import manifest  # noqa: E402
 from edge_lstm.data import load_test_split  # noqa: E402
 from edge_lstm.infer import classify, read_number  # noqa: E402
@@ -51,6 +55,7 @@ SETS = {  # name -> (seed base, render_number keyword arguments)
 }
 DEFAULT_SETS = "camera,harder"  # the split ones on request
 GAP_SEED = 5000  # gapN: seed GAP_SEED + 100 * N + length
+Writer = Callable[[np.random.Generator, int], tuple[list[np.ndarray], str]]  # a number's digits and its text
 
 
 def style_of(kind: str) -> tuple[int, dict]:
@@ -63,20 +68,44 @@ def style_of(kind: str) -> tuple[int, dict]:
     raise SystemExit(f"unknown set {kind!r}: choose from {', '.join(SETS)} or gapN (N in px, e.g. gap-2)")
 
 
-def measure(classifier: Classifier, length: int, frames: int, kind: str) -> tuple[float, float, list, list]:
+def mnist_writer() -> Writer:
+    """Numbers of MNIST test digits."""
+    test = load_test_split()
+
+    def write(rng: np.random.Generator, length: int) -> tuple[list[np.ndarray], str]:
+        picks = rng.choice(len(test), length, replace=False)
+        return list(test.x[picks]), "".join(map(str, test.y[picks]))
+    return write
+
+
+def font_writer(folder: Path) -> Writer:
+    """Numbers written in one of the fonts in ``folder``."""
+    fonts = font_files(folder)
+    if not fonts:
+        raise SystemExit(f"no .ttf, .otf or .woff font in {folder}")
+    digits = {(font, d): mnist_like(glyph(font, str(d))) for font in fonts for d in range(10)}
+
+    def write(rng: np.random.Generator, length: int) -> tuple[list[np.ndarray], str]:
+        font, text = fonts[rng.integers(len(fonts))], rng.integers(0, 10, length)
+        return [digits[font, d] for d in text], "".join(map(str, text))
+    return write
+
+
+def measure(classifier: Classifier, write: Writer, length: int, frames: int,
+            kind: str) -> tuple[float, float, list, list]:
     """(exact-read rate, rate with the right digit count, (wall, CPU) ms per frame with --number,
     the same for one digit)."""
     seed, style = style_of(kind)
-    test, rng = load_test_split(), np.random.default_rng(seed + length)
+    rng = np.random.default_rng(seed + length)
     exact = counted = 0
     number_ms, digit_ms = [], []
     for _ in range(frames):
-        picks = rng.choice(len(test), length, replace=False)
-        frame = render_number(test.x[picks], rng, **style)
+        digits, truth = write(rng, length)
+        frame = render_number(digits, rng, **style)
         answer, ms = timed(read_number, classifier, frame, "frame", None, None, 0.5)
         number_ms.append(ms)
         digit_ms.append(timed(classify, classifier, frame, "frame", None, None, 0.5)[1])
-        exact += answer.value == "".join(map(str, test.y[picks]))
+        exact += answer.value == truth
         counted += len(answer.digits) == length
     return exact / frames, counted / frames, number_ms, digit_ms
 
@@ -102,14 +131,17 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--lengths", default="2,3,4,5,6")
     parser.add_argument("--sets", default=DEFAULT_SETS, help=f"of {', '.join(SETS)}, gapN")
+    parser.add_argument("--fonts", type=Path, help="a folder of handwriting fonts: numbers in their digits")
     args = parser.parse_args()
     for kind in args.sets.split(","):
         style_of(kind)  # an unknown name fails before any frame is read
+    write = font_writer(args.fonts) if args.fonts else mnist_writer()
     classifier = Classifier(manifest.recommended_model())
-    print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per length")
+    source = f"digits in the fonts of {args.fonts}" if args.fonts else "MNIST test digits"
+    print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per length; {source}")
     for kind in args.sets.split(","):
         for length in (int(n) for n in args.lengths.split(",")):
-            exact, counted, number_ms, digit_ms = measure(classifier, length, args.frames, kind)
+            exact, counted, number_ms, digit_ms = measure(classifier, write, length, args.frames, kind)
             line = f"{kind} {length} digits: exact {exact:.1%}, digit count right {counted:.1%}"
             if length == 4:
                 (number, number_cpu), (digit, digit_cpu) = np.median(number_ms, 0), np.median(digit_ms, 0)

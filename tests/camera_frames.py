@@ -8,7 +8,8 @@ variation and pen-colour tint, then a JPEG round trip.  Realistic, not adversari
 always fully inside the frame and clearly visible to a person.
 
 ``glyph`` turns a character of a TrueType font into such a white-on-black image, so letters,
-symbols and printed digits are drawn the same way (Pillow; the fonts bundled with matplotlib).
+symbols and printed digits are drawn the same way (Pillow; the fonts bundled with matplotlib);
+``mnist_like`` sizes it as MNIST sizes a digit, for ``render_number``.
 
 Everything is drawn from the ``rng`` passed in, so the same seed gives the same frames.
 OpenCV + numpy only.
@@ -22,7 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["glyph", "matplotlib_fonts", "render", "render_number", "render_video", "render_many"]
+__all__ = ["font_files", "glyph", "matplotlib_fonts", "mnist_like", "render", "render_number", "render_video",
+           "render_many"]
 
 
 def _stroke_map(digit28: np.ndarray, scale: float, width_factor: float) -> np.ndarray:
@@ -219,6 +221,21 @@ def glyph(font_path: Path, char: str, size: int = 64) -> np.ndarray | None:
     if ys.size < 10:
         return None
     return np.pad(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1], 4)
+
+
+def mnist_like(ink: np.ndarray) -> np.ndarray:
+    """A ``glyph`` drawn as MNIST draws a digit: its ink 20 px tall (the width in proportion) with
+    a 4 px border, 28 rows."""
+    ys, xs = np.nonzero(ink)
+    ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    height, width = ink.shape
+    small = cv2.resize(ink, (max(1, round(width * 20 / height)), 20), interpolation=cv2.INTER_AREA)
+    return np.pad(small, 4)
+
+
+def font_files(folder: Path) -> list[Path]:
+    """The font files (.ttf, .otf, .woff) in ``folder``, sorted."""
+    return sorted(p for p in folder.iterdir() if p.suffix in (".ttf", ".otf", ".woff"))
 
 
 def matplotlib_fonts(names: Iterable[str]) -> list[Path]:
