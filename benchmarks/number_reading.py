@@ -16,8 +16,8 @@ With ``--fonts DIR`` (a folder of handwriting fonts, e.g. heldout_reading.py's),
 written in those fonts' digits instead: each number in one font, as one person writes it, its
 digits random; sized like MNIST's (``camera_frames.mnist_like``) and drawn in the same sets.
 Each frame goes through ``edge_lstm.infer.read_number`` (what ``infer --number`` runs) with the
-shipped recommended model and the default --min-confidence 0.5. A read is exact when every digit
-is right, in the right order, and no digit is missing or extra.
+shipped recommended model (or ``--model``) and the default --min-confidence 0.5. A read is exact
+when every digit is right, in the right order, and no digit is missing or extra.
 
 Timing: the median over the 4-digit frames, against ``classify`` (one digit, ``infer``) on the
 same frames in the same process as the baseline; and a page of 200 blobs (candidates capped).
@@ -25,7 +25,7 @@ Wall-clock time, and CPU time of the process beside it: on a shared machine a fr
 a core shows in the first only.
 
     python benchmarks/number_reading.py [--frames 300] [--lengths 2,3,4,5,6]
-        [--sets camera,harder,spaced,overlapping,gap0,gap-1,gap-2,gap-3] [--fonts DIR]
+        [--sets camera,harder,spaced,overlapping,gap0,gap-1,gap-2,gap-3] [--fonts DIR] [--model M.tflite]
 """
 
 from __future__ import annotations
@@ -132,11 +132,12 @@ def main() -> None:
     parser.add_argument("--lengths", default="2,3,4,5,6")
     parser.add_argument("--sets", default=DEFAULT_SETS, help=f"of {', '.join(SETS)}, gapN")
     parser.add_argument("--fonts", type=Path, help="a folder of handwriting fonts: numbers in their digits")
+    parser.add_argument("--model", type=Path, help="a .tflite model (default: the recommended one)")
     args = parser.parse_args()
     for kind in args.sets.split(","):
         style_of(kind)  # an unknown name fails before any frame is read
     write = font_writer(args.fonts) if args.fonts else mnist_writer()
-    classifier = Classifier(manifest.recommended_model())
+    classifier = Classifier(args.model or manifest.recommended_model())
     source = f"digits in the fonts of {args.fonts}" if args.fonts else "MNIST test digits"
     print(f"model {classifier.path.name} on {classifier.runtime}; {args.frames} frames per length; {source}")
     for kind in args.sets.split(","):
