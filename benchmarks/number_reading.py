@@ -83,7 +83,10 @@ def font_writer(folder: Path) -> Writer:
     fonts = font_files(folder)
     if not fonts:
         raise SystemExit(f"no .ttf, .otf or .woff font in {folder}")
-    digits = {(font, d): mnist_like(glyph(font, str(d))) for font in fonts for d in range(10)}
+    glyphs = {(font, d): glyph(font, str(d)) for font in fonts for d in range(10)}
+    if lacking := sorted({font.name for (font, _), ink in glyphs.items() if ink is None}):
+        raise SystemExit(f"fonts without all ten digits: {', '.join(lacking)}")
+    digits = {key: mnist_like(ink) for key, ink in glyphs.items()}
 
     def write(rng: np.random.Generator, length: int) -> tuple[list[np.ndarray], str]:
         font, text = fonts[rng.integers(len(fonts))], rng.integers(0, 10, length)
