@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the frame renderer
 
-from camera_frames import font_files, glyph, mnist_like, render_number  # noqa: E402
+from camera_frames import FONT_SUFFIXES, font_files, glyph, mnist_like, render_number  # noqa: E402
 from edge_lstm import manifest  # noqa: E402
 from edge_lstm.data import load_test_split  # noqa: E402
 from edge_lstm.infer import classify, read_number  # noqa: E402
@@ -82,7 +82,7 @@ def font_writer(folder: Path) -> Writer:
     """Numbers written in one of the fonts in ``folder``."""
     fonts = font_files(folder)
     if not fonts:
-        raise SystemExit(f"no .ttf, .otf or .woff font in {folder}")
+        raise SystemExit(f"no font ({', '.join(FONT_SUFFIXES)}) in {folder}")
     glyphs = {(font, d): glyph(font, str(d)) for font in fonts for d in range(10)}
     if lacking := sorted({font.name for (font, _), ink in glyphs.items() if ink is None}):
         raise SystemExit(f"fonts without all ten digits: {', '.join(lacking)}")

@@ -23,8 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["font_files", "glyph", "matplotlib_fonts", "mnist_like", "render", "render_number", "render_video",
-           "render_many"]
+__all__ = ["FONT_SUFFIXES", "font_files", "glyph", "matplotlib_fonts", "mnist_like", "render",
+           "render_number", "render_video", "render_many"]
+
+FONT_SUFFIXES = (".ttf", ".otf", ".woff")  # what Pillow reads of a fonts folder
 
 
 def _stroke_map(digit28: np.ndarray, scale: float, width_factor: float) -> np.ndarray:
@@ -234,8 +236,8 @@ def mnist_like(ink: np.ndarray) -> np.ndarray:
 
 
 def font_files(folder: Path) -> list[Path]:
-    """The font files (.ttf, .otf, .woff) in ``folder``, sorted."""
-    return sorted(p for p in folder.iterdir() if p.suffix in (".ttf", ".otf", ".woff"))
+    """The font files (FONT_SUFFIXES) in ``folder``, sorted."""
+    return sorted(p for p in folder.iterdir() if p.suffix in FONT_SUFFIXES)
 
 
 def matplotlib_fonts(names: Iterable[str]) -> list[Path]:
