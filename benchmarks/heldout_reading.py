@@ -14,7 +14,7 @@ Kinds (sources):
 - mnist: MNIST *test* digits (edge_lstm/data/mnist_test.npz), drawn by tests/camera_frames.render;
 - handwriting: other people's handwriting -- scikit-learn's 8x8 scanned digits (UCI, 1 797
   digits by 43 writers, ``sklearn.datasets.load_digits``), and digits in handwriting fonts when
-  ``--fonts DIR`` names a folder of .ttf/.woff files (e.g. @fontsource caveat, indie-flower,
+  ``--fonts DIR`` names a folder of font files (e.g. @fontsource caveat, indie-flower,
   kalam, patrick-hand: ``npm pack @fontsource/caveat``, the files/*-latin-400-normal.woff);
 - printed: digits in matplotlib's bundled TrueType fonts (DejaVu, STIX, Computer Modern);
 - letters: letters a person would not take for a digit (converters.negatives.LETTERS) in those
@@ -45,7 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # converters.negatives.LETTERS
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the frame renderer
 
-from camera_frames import font_files, glyph, matplotlib_fonts, render  # noqa: E402
+from camera_frames import FONT_SUFFIXES, font_files, glyph, matplotlib_fonts, render  # noqa: E402
 from converters.negatives import LETTERS  # noqa: E402  (numpy + OpenCV, no TensorFlow)
 from edge_lstm import manifest  # noqa: E402
 from edge_lstm.data import load_test_split  # noqa: E402
@@ -194,7 +194,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300, help="frames per kind")
     parser.add_argument("--mnist-frames", type=int, help="MNIST-style frames (default: --frames); a "
                         "rate near 100%% needs more frames to tell 98.5%% from 97.5%%")
-    parser.add_argument("--fonts", type=Path, help="a folder of handwriting fonts (.ttf/.otf/.woff)")
+    parser.add_argument("--fonts", type=Path,
+                        help=f"a folder of handwriting fonts ({', '.join(FONT_SUFFIXES)})")
     parser.add_argument("--model", type=Path, help="a .tflite model (default: the recommended one)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--number", action="store_true", help="read each frame as infer --number does")
