@@ -38,36 +38,38 @@ def cut_paths(crops: list[np.ndarray]) -> list[list[np.ndarray]]:
     down, moves_down = _least_ink_paths(cost[:middle + 1])
     up, moves_up = _least_ink_paths(cost[middle:][::-1])
     total = down + up - cost[middle]
-    paths, offset = [], 1
-    for crop in crops:
-        dense = (crop > INK_LEVEL).mean() > DENSE
-        cuts = np.array([] if dense else _cuts(total[offset:offset + crop.shape[1]]), int) + offset
-        if cuts.size:
-            both = np.concatenate([_trace(moves_down, cuts), _trace(moves_up, cuts)[:, ::-1][:, 1:]], 1)
-            paths.append(list(np.maximum.accumulate(both - offset, 0)))
-        else:
-            paths.append([])
-        offset += crop.shape[1] + 1
-    return paths
+    starts = np.cumsum([1] + [crop.shape[1] + 1 for crop in crops[:-1]])  # of each crop in ``cost``
+    cuts = [start + np.array([] if (crop > INK_LEVEL).mean() > DENSE
+                             else _cuts(total[start:start + crop.shape[1]]), int)
+            for crop, start in zip(crops, starts)]
+    ends = np.concatenate(cuts)  # every crop's paths traced at once
+    both = np.concatenate([_trace(moves_down, ends), _trace(moves_up, ends)[:, ::-1][:, 1:]], 1)
+    mine = np.split(both, np.cumsum([len(c) for c in cuts])[:-1])
+    return [list(np.maximum.accumulate(paths - start, 0)) for paths, start in zip(mine, starts)]
 
 
 def _least_ink_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The least total ``cost`` of a path from the top row to each column of the bottom row
     (stepping at most one column per row, never between two inked pixels touching at the step's
     corner), and each row's step (-1, 0, 1) on the best path."""
-    moves = np.zeros(cost.shape, np.int8)
-    padded = np.full(cost.shape[1] + 2, np.inf, np.float32)  # no step out of the crop
+    rows, width = cost.shape
+    padded = np.full(width + 2, np.inf, np.float32)  # no step out of the crop
     padded[1:-1] = cost[0]
     from_left, from_right = np.full((2, *cost.shape), PATH_STEP, np.float32)  # the step's cost
     from_left[1:, 1:][np.minimum(cost[1:, :-1], cost[:-1, 1:]) > 0] = WALL
     from_right[1:, :-1][np.minimum(cost[1:, 1:], cost[:-1, :-1]) > 0] = WALL
-    for row in range(1, cost.shape[0]):
-        left, straight = padded[:-2] + from_left[row], padded[1:-1]
-        right = padded[2:] + from_right[row]
-        side = np.minimum(left, right)
-        moves[row] = np.where(straight <= side, 0, np.where(left <= right, -1, 1))
-        padded[1:-1] = np.minimum(straight, side) + cost[row]
-    return padded[1:-1], moves
+    straight_wins, left_wins = np.ones((2, rows, width), bool)  # per row; the first row has no step
+    left, right, side = np.empty((3, width), np.float32)  # per row, reused: small arrays, many rows
+    straight = padded[1:-1]
+    for row in range(1, rows):
+        np.add(padded[:-2], from_left[row], out=left)
+        np.add(padded[2:], from_right[row], out=right)
+        np.minimum(left, right, out=side)
+        np.less_equal(straight, side, out=straight_wins[row])
+        np.less_equal(left, right, out=left_wins[row])
+        np.minimum(straight, side, out=straight)
+        straight += cost[row]
+    return straight, np.where(straight_wins, 0, np.where(left_wins, -1, 1)).astype(np.int8)
 
 
 def _trace(moves: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -76,7 +78,7 @@ def _trace(moves: np.ndarray, ends: np.ndarray) -> np.ndarray:
     column = ends.copy()
     for row in range(moves.shape[0] - 1, -1, -1):
         paths[:, row] = column
-        column = column + moves[row, column]
+        column += moves[row, column]
     return paths
 
 

@@ -356,9 +356,11 @@ def _ink_levels(relative: np.ndarray, threshold: int) -> np.ndarray | None:
     """Paper 0, ink ~1: the faint floor (half the threshold) maps to 0 and FULL_INK of the ink's
     reference darkness to 1; padded by INK_PAD.  None if there is no ink."""
     rank = int(INK_PERCENTILE * (relative.size - 1))
-    reference = float(np.partition(relative.ravel(), rank)[rank])
-    if reference <= 0:
+    marked = relative[relative > 0]  # the same rank among the ink alone (relative >= 0): selecting
+    rank -= relative.size - marked.size  # among many equal zeros is slow
+    if rank < 0:
         return None
+    reference = float(np.partition(marked, rank)[rank])
     floor = 0.5 * threshold / 255.0
     ink = np.clip((relative - floor) / max(FULL_INK * reference - floor, 1e-3), 0.0, 1.0)
     return cv2.copyMakeBorder(ink, INK_PAD, INK_PAD, INK_PAD, INK_PAD, cv2.BORDER_CONSTANT, value=0)
@@ -395,24 +397,24 @@ def _fit_20(ink: np.ndarray) -> np.ndarray:
     """Area-resize so the long side is FIT_SIDE, keeping the aspect ratio."""
     scale = FIT_SIDE / max(ink.shape)
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
-    return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0, 1)
+    fitted = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+    return np.clip(fitted, 0, 1, out=fitted)
 
 
 def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Pad to 28x28 and shift (by whole pixels) the centre of mass to the centre."""
+    """Pad to 28x28 with the centre of mass moved (by whole pixels) to the centre: the digit
+    pasted where the shift puts it, what falls outside cut off."""
     height, width = digit.shape
-    out = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
     top, left = (MNIST_SIDE - height) // 2, (MNIST_SIDE - width) // 2
-    out[top:top + height, left:left + width] = digit
-    mass = float(out.sum())
-    if mass <= 0:
-        return out
-    index, centre = np.arange(MNIST_SIDE, dtype=np.float32), (MNIST_SIDE - 1) / 2
-    dy = round(centre - float((out.sum(1) * index).sum()) / mass)
-    dx = round(centre - float((out.sum(0) * index).sum()) / mass)
-    if dx or dy:
-        shift = np.float32([[1, 0, dx], [0, 1, dy]])
-        out = cv2.warpAffine(out, shift, (MNIST_SIDE, MNIST_SIDE), flags=cv2.INTER_NEAREST, borderValue=0)
+    mass = float(digit.sum())
+    if mass > 0:
+        centre = (MNIST_SIDE - 1) / 2
+        top += round(centre - (top + float(digit.sum(1) @ np.arange(height, dtype=np.float32)) / mass))
+        left += round(centre - (left + float(digit.sum(0) @ np.arange(width, dtype=np.float32)) / mass))
+    out = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + height, MNIST_SIDE), min(left + width, MNIST_SIDE)
+    if y0 < y1 and x0 < x1:
+        out[y0:y1, x0:x1] = digit[y0 - top:y1 - top, x0 - left:x1 - left]
     return out
 
 
