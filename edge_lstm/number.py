@@ -14,9 +14,8 @@ segmentation by recognition:
 5. atoms: each component, a wide one cut along a few paths of little ink from top to bottom
    (candidate cuts: a path may slant around a stroke, between slanted digits);
 6. candidate digits: one atom, or a few neighbouring atoms (touching digits cut apart, a digit in
-   pieces side by side: whole components, never a piece of a cut one with another), each laid
-   out like MNIST; all classified in one model call, each also in slightly rotated views (a pair
-   or a piece reads less consistently than a digit);
+   pieces side by side), each laid out like MNIST; all classified in one model call, each also in
+   slightly rotated views (a pair or a piece reads less consistently than a digit);
 7. the reading: the candidates that cover the line with the best joint confidence (a dynamic
    program over the atoms); a digit read from part of a component whose rest is not a digit is
    marked partial (the caller calls it unsure), and a line of one component read as one digit
@@ -27,7 +26,6 @@ OpenCV + numpy only (never imports TensorFlow): the caller passes the classifier
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from typing import Callable, NamedTuple
 
 import cv2
@@ -360,15 +358,11 @@ def _atom(line: _Line, owner: int, left: np.ndarray, right: np.ndarray) -> _Atom
 
 def _candidates(line: _Line, atoms: list[_Atom]) -> tuple[list[_Candidate], bool]:
     """Step 6: the candidate digits, single atoms first, then runs of 2 to MAX_ATOMS neighbours
-    narrow enough to be one digit and not mixing a piece of a component with another (on 300
-    numbers of training digits such runs were a fifth of the candidates and none of the 1 188
-    digits read), up to MAX_CANDIDATES; and whether some were left out."""
+    narrow enough to be one digit, up to MAX_CANDIDATES; and whether some were left out."""
     runs = ((first, first + size - 1) for size in range(1, MAX_ATOMS + 1)
             for first in range(len(atoms) - size + 1))
-    pieces = Counter(atom.owner for atom in atoms)
     spans = list(itertools.islice(((first, last) for first, last in runs
-                                   if first == last or (_one_digit(atoms[first:last + 1])
-                                                        and not _mixes(atoms[first:last + 1], pieces))),
+                                   if first == last or _one_digit(atoms[first:last + 1])),
                                   MAX_CANDIDATES + 1))
     candidates = []
     for first, last in spans[:MAX_CANDIDATES]:
@@ -377,12 +371,6 @@ def _candidates(line: _Line, atoms: list[_Atom]) -> tuple[list[_Candidate], bool
             owners = len({a.owner for a in atoms[first:last + 1]})
             candidates.append(_Candidate(first, last, digit, last - first + 1 - owners))
     return candidates, len(spans) > MAX_CANDIDATES
-
-
-def _mixes(atoms: list[_Atom], pieces: Counter) -> bool:
-    """Whether ``atoms`` join part of a component (``pieces``: atoms per component) to another."""
-    owners = Counter(atom.owner for atom in atoms)
-    return len(owners) > 1 and any(count < pieces[owner] for owner, count in owners.items())
 
 
 def _one_digit(atoms: list[_Atom]) -> bool:

@@ -7,7 +7,6 @@ benchmarks/number_reading.py (docs/accuracy.md), not asserted here.
 
 import json
 import time
-from collections import Counter
 
 import cv2
 import numpy as np
@@ -108,25 +107,6 @@ def test_a_digit_in_pieces_side_by_side_is_read_once(classifier):
         right += answer.value == "".join(map(str, digits))
         lengths.append(len(answer.digits))
     assert right >= 24 and lengths.count(2) >= 26, (right, lengths)
-
-
-def test_a_candidate_joins_whole_components_only():
-    """A candidate digit made of several components takes each of them whole (a digit in pieces
-    side by side); a piece of a component cut apart (touching digits) never joins another
-    component: it is read with the ink it touches, or alone."""
-    rng = np.random.default_rng(51)
-    joined = cut_apart = 0
-    for _ in range(12):
-        idx = rng.choice(len(TEST), 4, replace=False)
-        cut = number.cut_line(render_number(TEST.x[idx], rng, gaps=(-3, 3)))
-        pieces = Counter(atom.owner for atom in cut.atoms)
-        cut_apart += sum(count > 1 for count in pieces.values())
-        for candidate in cut.candidates:
-            owners = Counter(atom.owner for atom in cut.atoms[candidate.first:candidate.last + 1])
-            if len(owners) > 1:
-                joined += 1
-                assert all(count == pieces[owner] for owner, count in owners.items()), owners
-    assert joined and cut_apart, (joined, cut_apart)
 
 
 def test_a_rule_under_the_number_is_not_read(classifier):
