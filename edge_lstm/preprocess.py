@@ -161,8 +161,13 @@ def _grey(image: np.ndarray) -> np.ndarray:
 
 def _percentile(values: np.ndarray, q: float) -> int:
     """q-th percentile (0-100) of a uint8 array via its histogram (much faster than np.percentile)."""
+    return _percentiles(values, q)[0]
+
+
+def _percentiles(values: np.ndarray, *qs: float) -> list[int]:
+    """The ``qs``-th percentiles (0-100) of a uint8 array, from one histogram."""
     cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
-    return int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right"))
+    return [int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right")) for q in qs]
 
 
 def _enlarge_tiny(frame: np.ndarray) -> tuple[np.ndarray, int]:
@@ -231,8 +236,8 @@ def _paper_and_ink(work: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def _threshold(relative: np.ndarray) -> int:
     """Step 3: high hysteresis threshold, clear of the noise floor and a fair part of the darkest ink."""
-    peak, noise = _percentile(relative, PEAK_PERCENTILE), _percentile(relative, 50)
-    spread = _percentile(relative, 75) - noise
+    peak, noise, upper = _percentiles(relative, PEAK_PERCENTILE, 50, 75)
+    spread = upper - noise
     return max(noise + NOISE_SPREADS * spread + NOISE_MARGIN, int(PEAK_FRACTION * peak), MIN_THRESHOLD)
 
 
