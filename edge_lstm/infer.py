@@ -21,7 +21,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from edge_lstm import atomic, views
+from edge_lstm import atomic, marks, views
 from edge_lstm.data import DIGITS, NOT_A_DIGIT
 from edge_lstm.errors import EdgeLstmError
 from edge_lstm.exits import INTERRUPTED
@@ -35,8 +35,8 @@ WINDOW = "edge-lstm"
 NAME_BYTES = 255  # the longest file name on Linux file systems
 WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 # Why a frame has no digit (``reason`` in JSON): nothing stands out from the paper; the model's
-# "not a digit" output wins (a letter, a shape, an object, a scene); the best digit is below
-# --min-confidence.
+# "not a digit" output wins (a letter, a shape, an object, a scene) or the mark is a stroke with a
+# dot (``marks``); the best digit is below --min-confidence.
 BLANK, NOT_DIGIT, UNSURE = "blank", "not a digit", "unsure"
 
 
@@ -45,7 +45,7 @@ class Answer:
     source: str
     frame: int | None
     label: int | None                 # None: no digit, ``reason`` says why
-    confidence: float                 # of the label; of "not a digit"; of the best digit when unsure
+    confidence: float                 # of the label; of "not a digit" (1: a dot); of the best digit if unsure
     top3: list[tuple[int, float]]     # the three likeliest digits
     ms: float
     digit: Digit | None = None
@@ -120,7 +120,9 @@ def classify(classifier: Classifier, image: np.ndarray, source: str, frame: int 
     top3 = [(int(k), float(probs[k])) for k in order]
     best = int(order[0])
     confidence, not_digit = float(probs[best]), float(probs[NOT_A_DIGIT])
-    if not_digit > confidence:
+    if marks.has_dot(digit.image):  # a shape check, not the model's guess: certain
+        reason, confidence = NOT_DIGIT, 1.0
+    elif not_digit > confidence:
         reason, confidence = NOT_DIGIT, not_digit
     else:
         reason = UNSURE if confidence < min_confidence else None

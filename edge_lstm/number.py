@@ -31,7 +31,7 @@ from typing import Callable, NamedTuple
 import cv2
 import numpy as np
 
-from edge_lstm import views
+from edge_lstm import marks, views
 from edge_lstm.cut_paths import cut_paths
 from edge_lstm.data import DIGITS  # outputs 0-9; an 11th output, if any, is "not a digit"
 from edge_lstm.preprocess import (
@@ -168,10 +168,10 @@ def find_digits(image: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
 
 def _read_alone(image: np.ndarray, cut: Cut, predict: Callable[[np.ndarray], np.ndarray]) -> Reading | None:
     """A line of one component, read as one digit or none, read as ``infer`` reads a digit: the
-    whole component laid out by ``to_mnist``; no digit when the model calls it not a digit. Cut,
-    a wide 5 or 2 would be judged by a piece of it (the rest left out as not a digit), and so
-    would a letter or a star by a piece that reads like a 1. None when ``to_mnist`` finds a mark
-    off the line."""
+    whole component laid out by ``to_mnist``; no digit when the model calls it not a digit or it
+    has a dot (``marks``: a ``!`` without its dot reads 1). Cut, a wide 5 or 2 would be judged by
+    a piece of it (the rest left out as not a digit), and so would a letter or a star by a piece
+    that reads like a 1. None when ``to_mnist`` finds a mark off the line."""
     digit = to_mnist(image)
     if digit is None:
         return None
@@ -180,7 +180,7 @@ def _read_alone(image: np.ndarray, cut: Cut, predict: Callable[[np.ndarray], np.
     if not (x <= centre_x <= x + w and y <= centre_y <= y + h):
         return None
     probs = views.classify([digit.image], predict)
-    if probs.shape[1] > DIGITS and probs[0, DIGITS] > probs[0, :DIGITS].max():
+    if marks.has_dot(digit.image) or probs.shape[1] > DIGITS and probs[0, DIGITS] > probs[0, :DIGITS].max():
         return Reading([], probs[:0], np.zeros(0, bool), cut.capped)
     return Reading([digit], probs, np.zeros(1, bool), cut.capped)
 
