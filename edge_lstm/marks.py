@@ -1,6 +1,6 @@
 """Shape checks on a mark laid out like MNIST: marks that are not a digit whatever the model reads.
 
-A stroke with a dot apart above or below it (``! ? ; i j ¡ ¿``) is punctuation or a letter: the
+A stroke with a dot apart above or below it (``! ? i j ¡ ¿``) is punctuation or a letter: the
 model reads ``!`` as a 1 (it never saw the dot, which preprocessing keeps as a piece of a broken
 digit). A digit's pieces are strokes beside or across one another; a small round piece in line
 with the stroke and clear of it above or below is rare in MNIST (a speck under a 1, a 3 or a 4, a
