@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_lstm.errors import EdgeLstmError
+from edge_lstm.reading import open_regular
 
 INPUT_SHAPE = (28, 28)  # an MNIST image: the model reads its 28 rows as time steps of 28 pixels
 DIGITS = 10  # the digits 0..9: MNIST's labels
@@ -32,6 +33,8 @@ NOT_A_DIGIT = 10  # the model's last output: a mark that is not a digit (letter,
 CLASSES = 11  # the model's outputs: the digits, then NOT_A_DIGIT
 ENV_VAR = "EDGE_LSTM_MNIST"
 BUNDLED_TEST_SPLIT = Path(__file__).parent / "data" / "mnist_test.npz"
+ZIP_MAGIC = b"PK"  # how an .npz (a zip archive, numpy.savez) begins
+NPY_MAGIC = b"\x93NUMPY"  # how a single array (numpy.save) begins
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -75,8 +78,8 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     path = Path(path)
     if path.is_dir():
         arrays = _read_idx_folder(path)
-    elif path.is_file():
-        arrays = _read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
+    elif path.exists():
+        arrays = read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
     else:
         raise EdgeLstmError(f"dataset not found: {path}")
     return Mnist(
@@ -90,7 +93,7 @@ def load_test_split(path: str | os.PathLike | None = None) -> Split:
     """The MNIST test split: from ``path`` if given, else the copy bundled with the package."""
     if path is not None:
         return load_mnist(path).test
-    arrays = _read_npz(BUNDLED_TEST_SPLIT, ("x_test", "y_test"))
+    arrays = read_npz(BUNDLED_TEST_SPLIT, ("x_test", "y_test"))
     return _split(arrays["x_test"], arrays["y_test"], "bundled test split")
 
 
@@ -117,16 +120,28 @@ def _download() -> Mnist:
     return Mnist(_split(xtr, ytr, "download (train)"), _split(xte, yte, "download (test)"), "keras")
 
 
-def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+def read_npz(path: Path, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` file ``path`` (``keys`` only, each required, when given), or an
+    EdgeLstmError saying in one line why it cannot be read. Told apart before numpy reads it: a
+    ``.npy`` array (numpy returns an array, not an archive) and a file that is no zip archive
+    (numpy would call it pickled data)."""
     try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in keys if k not in f.files]
-            if missing:
-                raise EdgeLstmError(f"{path}: missing array(s) {', '.join(missing)} "
-                                    f"(expected {', '.join(keys)})")
-            return {k: f[k] for k in keys}
-    except EdgeLstmError:
-        raise
+        with open_regular(path) as (file, _):
+            head = file.read(len(NPY_MAGIC))
+            if head == NPY_MAGIC:
+                raise EdgeLstmError("not an .npz archive (a single .npy array); save with "
+                                    "numpy.savez(path, name=array, …)")
+            if not head.startswith(ZIP_MAGIC):
+                raise EdgeLstmError("not a readable .npz file (numpy.savez writes a zip archive; "
+                                    "this is not one)")
+            file.seek(0)
+            with np.load(file, allow_pickle=False) as f:
+                missing = [k for k in keys or () if k not in f.files]
+                if missing:
+                    raise EdgeLstmError(f"missing array(s) {', '.join(missing)} (expected {', '.join(keys)})")
+                return {k: f[k] for k in keys or f.files}
+    except EdgeLstmError as e:
+        raise EdgeLstmError(f"{path}: {e}") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise EdgeLstmError(f"{path}: not a readable .npz file ({_reason(e)})") from None
 

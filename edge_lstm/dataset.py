@@ -13,13 +13,12 @@ step and ``y`` one class id per step; anything else is a regression.
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edge_lstm.data import read_npz
 from edge_lstm.errors import EdgeLstmError
 
 CLASSIFIER, PER_STEP, REGRESSION = "classifier", "per-step", "regression"
@@ -76,18 +75,7 @@ def is_keras_layout(path: Path) -> bool:
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise EdgeLstmError(f"{path}: not an .npz archive (a single array); save with "
-                                "numpy.savez(path, x=…, y=…)")
-        with loaded as f:
-            arrays = {k: f[k] for k in f.files}
-    except EdgeLstmError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise EdgeLstmError(f"{path}: not a readable .npz file "
-                            f"({getattr(e, 'strerror', None) or str(e) or type(e).__name__})") from None
+    arrays = read_npz(path)
     if "x" not in arrays and "x_train" not in arrays:
         raise EdgeLstmError(f"{path}: no array 'x' (nor 'x_train'); found {', '.join(arrays) or 'none'}")
     return arrays

@@ -1,6 +1,7 @@
 """MNIST loaders: npz, IDX (gzipped and raw), the bundled test split, and every bad-file case."""
 
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -93,8 +94,16 @@ def test_missing_and_corrupt_files(tmp_path):
     with pytest.raises(EdgeLstmError, match="not found"):
         load_mnist(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_bytes(b"this is not a zip file")
-    with pytest.raises(EdgeLstmError, match="not a readable .npz"):
+    with pytest.raises(EdgeLstmError, match="not a readable .npz") as caught:
         load_mnist(tmp_path / "junk.npz")
+    assert "pickle" not in str(caught.value)  # numpy's guess for a file that is no zip archive
+    np.save(tmp_path / "one.npy", np.zeros((3, 28, 28), np.uint8))
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")  # an array under an archive's name
+    with pytest.raises(EdgeLstmError, match="not an .npz archive"):
+        load_mnist(tmp_path / "one.npz")
+    os.mkfifo(tmp_path / "fifo.npz")  # would block numpy's open forever
+    with pytest.raises(EdgeLstmError, match="not a regular file"):
+        load_mnist(tmp_path / "fifo.npz")
     np.savez(tmp_path / "good.npz", **arrays())
     (tmp_path / "cut.npz").write_bytes((tmp_path / "good.npz").read_bytes()[:5000])
     with pytest.raises(EdgeLstmError, match="not a readable .npz"):
