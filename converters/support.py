@@ -71,7 +71,13 @@ def _check_layer(layer, refuse) -> int:
     if kind == "Masking" or getattr(layer, "mask_zero", False):
         refuse(f"{named} masks time steps; masking does not convert (pad with values the model "
                "was trained on instead)")
-    if hasattr(layer, "layers") or kind not in AROUND:
+    if hasattr(layer, "cell"):  # SimpleRNN, ConvLSTM1D, an RNN of another cell
+        refuse(f"{named} is a recurrent layer that does not convert; only LSTM and GRU do, alone or in "
+               "Bidirectional")
+    if hasattr(layer, "layers"):
+        refuse(f"{named} is a model inside the model; nested models do not convert: build one "
+               "model of their layers")
+    if kind not in AROUND:
         refuse(f"{named} is not supported around recurrent layers; supported: "
                f"LSTM, GRU, Bidirectional, {', '.join(sorted(AROUND - {'InputLayer'}))}")
     if kind == "TimeDistributed":

@@ -243,7 +243,7 @@ def _refused(model):
     (L.LSTM(4, go_backwards=True, name="back"), "layer 'back' (LSTM) has go_backwards=True"),
     (L.GRU(4, activation="relu", name="g"), "layer 'g' (GRU) has activation='relu'"),
     (L.LSTM(4, recurrent_activation="hard_sigmoid", name="h"), "recurrent_activation='hard_sigmoid'"),
-    (L.SimpleRNN(4, name="rnn"), "layer 'rnn' (SimpleRNN) is not supported"),
+    (L.SimpleRNN(4, name="rnn"), "layer 'rnn' (SimpleRNN) is a recurrent layer that does not convert"),
 ])
 def test_unsupported_recurrent_options_are_refused(layer, words):
     batch = 1 if getattr(layer, "stateful", False) else None
@@ -267,6 +267,8 @@ def test_masking_custom_layers_and_shapes_are_refused():
         keras.Sequential([L.Input((5, 3)), L.Masking(name="m"), L.LSTM(4)]))
     assert "layer 'c' (Custom) is a custom layer" in _refused(
         keras.Sequential([L.Input((5, 3)), Custom(name="c"), L.LSTM(4)]))
+    assert "layer 'inner' (Sequential) is a model inside the model" in _refused(keras.Sequential(
+        [L.Input((5, 3)), keras.Sequential([L.LSTM(4)], name="inner"), L.Dense(2)]))
     assert "sequence length and feature sizes must be fixed" in _refused(
         keras.Sequential([L.Input((None, 3)), L.LSTM(4)]))
     assert "layer 'td' (TimeDistributed) wraps a recurrent layer" in _refused(keras.Sequential(
