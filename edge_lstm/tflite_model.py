@@ -31,6 +31,8 @@ _REFUSALS = (
     (r"Select TensorFlow op.*?\((\w+)\) failed",
      "no TensorFlow op {0} (it has no Flex delegate: convert with TFLITE_BUILTINS only)"),
     (r"unresolved custom op: (\w+)", "no custom op {0}"),
+    (r"Type (\w+) is unsupported by op (\w+)",
+     "its {1} kernel takes no {0} (a newer runtime's does, or convert in another mode)"),
 )
 
 

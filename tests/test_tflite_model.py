@@ -183,3 +183,12 @@ def test_litert_refusals_in_one_line(tmp_path, edit, lacks):
     message = str(e.value)
     assert message.startswith(f"{model}: ai-edge-litert ") and "\n" not in message
     assert f"cannot run this model: {lacks}" in message
+
+
+def test_a_kernel_without_the_model_s_type_is_named():
+    # tflite-runtime 2.14's words loading an int16x8 model with a LayerNormalization (an int16 RSQRT)
+    error = RuntimeError("/tensorflow/tensorflow/lite/kernels/elementwise.cc:105 Type INT16 is unsupported "
+                         "by op Rsqrt.Node number 263 (RSQRT) failed to prepare.Failed to apply the default "
+                         "TensorFlow Lite delegate indexed at 0.")
+    assert tflite_model.missing_kernel(error) == ("its Rsqrt kernel takes no INT16 (a newer runtime's "
+                                                  "does, or convert in another mode)")
