@@ -100,7 +100,11 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
     warnings += unmeasured(specs)
     for line in [f"warning: {w}" for w in warnings] + [f"FAILED {f}" for f in failures]:
         echo(line, err=True)
-    echo(f"recorded in {Path(out) / 'manifest.json'}")
+    from edge_lstm import manifest
+
+    recommended = manifest.load(out).get("recommended")
+    chosen = f"; recommended (parity and bench default to it): {recommended}" if recommended else ""
+    echo(f"recorded in {Path(out) / 'manifest.json'}{chosen}")
     return 1 if failures else 0
 
 

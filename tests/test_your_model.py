@@ -43,7 +43,9 @@ def convert(model, data, out, *extra):
     done = run_cli("convert", model, "--data", data, "--out", out, "--quant", QUANT,
                    "--calibration-samples", "200", *extra)
     assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads((out / "manifest.json").read_text())
+    listed = json.loads((out / "manifest.json").read_text())
+    assert done.stdout.splitlines()[-1].endswith(f"default to it): {listed['recommended']}")  # said last
+    return listed
 
 
 def device_parity(model, *extra):
