@@ -96,13 +96,10 @@ def run(model: Path, modes: list[str], out: Path, *, data: Path | None, eval_dat
             results += check([o.path for o in more if o.path], specs, reference, recorded=False)
             outcomes += more
         echo(report.table(results, reference))
-        failures, warnings = record(out, model, outcomes, results, device_reference, prefer)
+        failures, warnings, recommended = record(out, model, outcomes, results, device_reference, prefer)
     warnings += unmeasured(specs)
     for line in [f"warning: {w}" for w in warnings] + [f"FAILED {f}" for f in failures]:
         echo(line, err=True)
-    from edge_lstm import manifest
-
-    recommended = manifest.load(out).get("recommended")
     chosen = f"; recommended (parity and bench default to it): {recommended}" if recommended else ""
     echo(f"recorded in {Path(out) / 'manifest.json'}{chosen}")
     return 1 if failures else 0
@@ -274,14 +271,15 @@ def _fallbacks(net, outcomes: list[Outcome], results: list, pinned: dict) -> dic
 
 
 def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: list,
-           reference, prefer: str) -> tuple[list[str], list[str]]:
+           reference, prefer: str) -> tuple[list[str], list[str], str | None]:
     """Keep, for each mode, the best staged form (:func:`_best`) that passes on some runtime: move
     it into ``out_dir`` and record it, with the device's Keras ``reference``, in its manifest;
     pick the recommended device model. A mode with no passing form keeps its previous file and
     record.
 
-    Returns ``(failures, warnings)``: modes with no model to ship, and kept models that fail on
-    some runtime (recorded: the manifest lists the runtimes each model passed on)."""
+    Returns ``(failures, warnings, recommended)``: modes with no model to ship, kept models that
+    fail on some runtime (recorded: the manifest lists the runtimes each model passed on), and the
+    recommended model's file name (None when the folder has no model)."""
     from edge_lstm import manifest
 
     failures, warnings = [], []
@@ -301,8 +299,7 @@ def record(out_dir: Path, keras_model: Path, outcomes: list[Outcome], results: l
         manifest.record(out_dir, final, kind="tflite", quant=mode, form=best.form,
                         source=keras_model.name, ops=mine[0].ops, passed_on=_passed_on(mine),
                         parity={r.runtime.split()[0]: _parity_record(r) for r in mine})
-    _recommend(out_dir, prefer)
-    return failures, warnings
+    return failures, warnings, _recommend(out_dir, prefer)
 
 
 def _record_reference(out_dir: Path, keras_model: Path, reference) -> None:
@@ -371,15 +368,16 @@ def _parity_record(result) -> dict:
             **result.metrics.record(), "latency_us": result.latency_us}
 
 
-def _recommend(out_dir: Path, prefer: str) -> None:
+def _recommend(out_dir: Path, prefer: str) -> str | None:
     """Among the models that passed on the most device runtimes: the fastest on its slower device
-    runtime, or with ``prefer="size"`` the smallest (:func:`_choose`)."""
+    runtime, or with ``prefer="size"`` the smallest (:func:`_choose`); recorded, its file name
+    returned."""
     from edge_lstm import manifest
 
     current = manifest.load(out_dir)
     models = [a for a in manifest.artifacts(current, "tflite") if (Path(out_dir) / a["file"]).exists()]
     if not models:
-        return
+        return None
 
     def devices(entry):
         return len(set(DEVICE_RUNTIMES) & set(entry.get("passed_on", [])))
@@ -391,6 +389,7 @@ def _recommend(out_dir: Path, prefer: str) -> None:
                    size=lambda a: a.get("size_bytes", 0))
     current["recommended"], current["prefer"] = best["file"], prefer
     manifest.save(out_dir, current)
+    return best["file"]
 
 
 if __name__ == "__main__":
